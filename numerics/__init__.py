@@ -1,0 +1,30 @@
+"""Backend-agnostic array kernels for SpecDef experiments (NumPy by default, CuPy on request).
+
+``numerics`` knows nothing of theorems: it builds models, applies the SpecDef
+reparameterisation and the attacks on it, computes Hessian spectra (exactly from structure, or
+matrix-free with a library eigensolver) and runs first- and second-order optimisers.  Importing
+it never imports CuPy or matplotlib.
+"""
+
+from . import _attacks, _backend, _bounds, _errors, _models, _optim, _specdef, _spectra
+from ._attacks import *  # noqa: F401,F403
+from ._backend import *  # noqa: F401,F403
+from ._bounds import *  # noqa: F401,F403
+from ._errors import *  # noqa: F401,F403
+from ._models import *  # noqa: F401,F403
+from ._optim import *  # noqa: F401,F403
+from ._specdef import *  # noqa: F401,F403
+from ._spectra import *  # noqa: F401,F403
+from ._version import __version__
+
+__all__ = [
+    "__version__",
+    *_errors.__all__,
+    *_backend.__all__,
+    *_specdef.__all__,
+    *_models.__all__,
+    *_spectra.__all__,
+    *_optim.__all__,
+    *_attacks.__all__,
+    *_bounds.__all__,
+]

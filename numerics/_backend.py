@@ -1,0 +1,193 @@
+"""Array backends: one namespace per call, CuPy imported lazily, one host-transfer helper.
+
+Kernels never call ``np.`` on an array argument.  They ask :func:`get_namespace` once for the
+namespace ``xp`` of their inputs (NumPy, CuPy or any array-API-compatible library such as
+``array_api_strict``) and pass it down as a keyword.  Host transfer happens in
+:func:`to_host` only, at reporting boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._errors import BackendUnavailableError, InputError
+
+__all__ = [
+    "BACKENDS",
+    "get_namespace",
+    "namespace_for",
+    "to_host",
+    "asarray",
+    "backend_name",
+    "resolve_dtype",
+    "require_finite",
+    "require_matrix",
+    "require_positive",
+    "eps",
+]
+
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+
+
+def namespace_for(backend: str | None) -> Any:
+    """Return the array namespace for a backend name (``None`` means NumPy).
+
+    CuPy is imported here and only here, on demand.  Asking for it without a usable GPU raises
+    :class:`BackendUnavailableError` with a one-line reason.
+    """
+    import array_api_compat
+
+    if backend is None or backend == "numpy":
+        return array_api_compat.array_namespace(np.empty(0))
+    if backend == "cupy":
+        try:
+            import cupy  # noqa: F401  (lazy by design)
+
+            n = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # ImportError, CUDARuntimeError, ...
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendUnavailableError(
+                f"backend: 'cupy' needs CuPy and a CUDA GPU, which are not available here ({reason})"
+            ) from None
+        if n < 1:
+            raise BackendUnavailableError("backend: 'cupy' needs a CUDA GPU, found 0 devices")
+        return array_api_compat.array_namespace(cupy.empty(0))
+    if backend == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict
+    raise InputError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+
+
+def get_namespace(*arrays: Any, backend: str | None = None) -> Any:
+    """Namespace of the given arrays, or of ``backend`` when it is given.
+
+    Python scalars and ``None`` are ignored.  With no arrays and no backend this is NumPy.
+    """
+    if backend is not None:
+        return namespace_for(backend)
+    import array_api_compat
+
+    arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
+    if not arrs:
+        return namespace_for("numpy")
+    return array_api_compat.array_namespace(*arrs)
+
+
+def backend_name(xp: Any) -> str:
+    """Short name of a namespace: ``numpy``, ``cupy``, ``array_api_strict`` or its module name."""
+    name = getattr(xp, "__name__", str(xp))
+    for b in BACKENDS:
+        if b in name:
+            return b
+    return name
+
+
+def to_host(x: Any) -> Any:
+    """Return ``x`` as a NumPy array (or Python scalar unchanged); the only device-to-host hop."""
+    if x is None or isinstance(x, (int, float, complex, bool, np.generic)):
+        return x
+    if isinstance(x, np.ndarray):
+        return x
+    mod = type(x).__module__
+    if mod.startswith("cupy"):
+        return x.get()
+    if mod.startswith("array_api_strict"):
+        import array_api_strict
+
+        return np.asarray(array_api_strict.to_device(x, "CPU_DEVICE")) if hasattr(
+            array_api_strict, "to_device") else np.asarray(x)
+    return np.asarray(x)
+
+
+def resolve_dtype(xp: Any, dtype: Any) -> Any:
+    """Map ``"float64"``/``"float32"`` (or a dtype object) to the namespace's dtype."""
+    if dtype is None:
+        return xp.float64
+    if isinstance(dtype, str):
+        if dtype not in ("float64", "float32"):
+            raise InputError(f"dtype: must be 'float64' or 'float32', got {dtype!r}")
+        return getattr(xp, dtype)
+    return dtype
+
+
+def asarray(x: Any, *, xp: Any = None, backend: str | None = None, dtype: Any = None) -> Any:
+    """Move host data into a namespace as a floating array (float64 by default)."""
+    if xp is None:
+        xp = namespace_for(backend)
+    return xp.asarray(np.asarray(to_host(x)), dtype=resolve_dtype(xp, dtype))
+
+
+def eps(dtype: Any) -> float:
+    """Machine epsilon of a floating dtype (works for every namespace's dtype objects)."""
+    name = str(dtype)
+    if "float32" in name:
+        return float(np.finfo(np.float32).eps)
+    if "float16" in name:
+        return float(np.finfo(np.float16).eps)
+    return float(np.finfo(np.float64).eps)
+
+
+def _short(x: Any) -> str:
+    try:
+        shape = tuple(x.shape)
+        return f"array of shape {shape}"
+    except AttributeError:
+        return repr(x)
+
+
+def require_matrix(func: str, name: str, x: Any, *, ndim: int | tuple[int, ...] = 2,
+                   xp: Any = None, floating: bool = True) -> Any:
+    """Check that ``x`` is a non-empty, finite, real array with ``ndim`` dimensions.
+
+    Integer arrays are converted to float64; complex and boolean arrays are refused.
+    Returns the (possibly converted) array.
+    """
+    if xp is None:
+        xp = get_namespace(x)
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise InputError(f"{func}: {name} must be an array, got {type(x).__name__}")
+    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.ndim not in ndims:
+        want = " or ".join(str(d) for d in ndims)
+        raise InputError(f"{func}: {name} must have {want} dimensions, got {_short(x)}")
+    if any(s == 0 for s in x.shape):
+        raise InputError(f"{func}: {name} must be non-empty, got {_short(x)}")
+    kind = str(x.dtype)
+    if "complex" in kind or "bool" in kind:
+        raise InputError(f"{func}: {name} must be real floating, got dtype {kind}")
+    if floating and "float" not in kind:
+        x = xp.astype(x, xp.float64)
+    if not bool(xp.all(xp.isfinite(x))):
+        raise InputError(f"{func}: {name} must have finite entries, got NaN or inf in {_short(x)}")
+    return x
+
+
+def require_positive(func: str, name: str, value: Any, *, allow_zero: bool = False,
+                     integer: bool = False) -> Any:
+    """Check a scalar parameter is finite and > 0 (>= 0 with ``allow_zero``)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{func}: {name} must be a real number, got {value!r}") from None
+    if integer and (isinstance(value, bool) or not math.isfinite(v) or v != int(v)):
+        raise InputError(f"{func}: {name} must be an integer, got {value!r}")
+    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok:
+        rel = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{func}: {name} must be finite and {rel}, got {value!r}")
+    return int(v) if integer else v
+
+
+def require_finite(func: str, name: str, value: Any) -> float:
+    """Check a scalar parameter is a finite real number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{func}: {name} must be a real number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise InputError(f"{func}: {name} must be finite, got {value!r}")
+    return v
