@@ -1,3 +1,107 @@
-"""Placeholder: filled in by its own change."""
+"""SpecDef: function-preserving spectral inflation of a linear layer (THEORY §3).
 
-__all__: list[str] = []
+For ``W ∈ R^{m×n}`` with thin SVD ``W = U Σ V^T`` the defence multiplies the top ``k``
+singular values by ``alpha`` and appends a compensation layer ``C`` so that ``C W̃ = W``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._backend import eps, get_namespace, require_matrix, require_positive
+from ._errors import InputError
+
+__all__ = ["specdef", "reconstruction_error"]
+
+
+def _check_k(k: Any, r: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) and not (
+            hasattr(k, "__index__")):
+        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], got {k!r}")
+    k = int(k)
+    if not 1 <= k <= r:
+        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], got {k}")
+    return k
+
+
+def specdef(W: Any, alpha: float, k: int, *, svd_dtype: str | None = "float64") -> tuple[Any, Any]:
+    """Inflate the top-``k`` singular values of ``W`` by ``alpha``; return ``(W_inflated, C)``.
+
+    Parameters
+    ----------
+    W : array, shape (..., m, n)
+        Weight matrix, or a batch of them along leading axes.  Integer input is converted to
+        float64; complex input is refused.
+    alpha : float
+        Inflation factor, finite and > 0 (``alpha = 1`` is the identity map; the paper uses
+        ``alpha >= 10^3``).
+    k : int
+        Number of singular values inflated, ``1 <= k <= min(m, n)``.
+    svd_dtype : {"float64", None}
+        Precision of the SVD (default float64 whatever ``W``'s dtype); ``None`` uses ``W``'s dtype.
+        The outputs always have ``W``'s dtype.
+
+    Returns
+    -------
+    W_inflated : array, shape (..., m, n)
+        ``W̃ = U Σ̃ V^T`` with ``σ_j(W̃) = alpha σ_j(W)`` for ``j <= k``.
+    C : array, shape (..., m, m)
+        Symmetric compensation, eigenvalues ``1/alpha`` (k times) and 1 (m - k times).
+
+    Notes
+    -----
+    With ``U_k, Σ_k, V_k`` the top-``k`` singular triplets,
+
+    .. math::
+
+        \\tilde W = W + (\\alpha - 1) U_k Σ_k V_k^T, \\qquad
+        C = I_m + (\\alpha^{-1} - 1) U_k U_k^T,
+
+    which is ``U Σ̃ V^T`` and ``U Σ Σ̃^{-1} U^T`` of THEORY §3, completed to a full-rank
+    ``m × m`` matrix when ``m > n``.  Then ``C \\tilde W = W`` exactly in exact arithmetic
+    (the coefficient of ``U_k Σ_k V_k^T`` is ``(α-1) + (α^{-1}-1) + (α^{-1}-1)(α-1) = 0``).
+    In floating point ``C(\\tilde W x)`` carries a relative error of order ``α u``.  Writing
+    ``W̃`` as a rank-k update keeps the uninflated part of ``W`` bit-exact, so ``alpha = 1``
+    returns ``W`` unchanged and ``C = I``.
+    """
+    W = require_matrix("specdef", "W", W, ndim=tuple(range(2, 8)))
+    alpha = require_positive("specdef", "alpha", alpha)
+    xp = get_namespace(W)
+    m, n = W.shape[-2], W.shape[-1]
+    k = _check_k(k, min(m, n))
+    if svd_dtype not in ("float64", None):
+        raise InputError(f"specdef: svd_dtype must be 'float64' or None, got {svd_dtype!r}")
+    Ws = xp.astype(W, xp.float64) if svd_dtype == "float64" else W
+    U, S, _Vh = xp.linalg.svd(Ws, full_matrices=False)
+    Uk = U[..., :, :k]
+    # U_k Σ_k V_k^T = U_k U_k^T W, cheaper and exact in the span.
+    UkT = xp.matrix_transpose(Uk)
+    top = Uk @ (UkT @ Ws)
+    W_inflated = Ws + (alpha - 1.0) * top
+    eye = xp.eye(m, dtype=Ws.dtype)
+    C = eye + (1.0 / alpha - 1.0) * (Uk @ UkT)
+    C = 0.5 * (C + xp.matrix_transpose(C))
+    return xp.astype(W_inflated, W.dtype), xp.astype(C, W.dtype)
+
+
+def reconstruction_error(W: Any, W_inflated: Any, C: Any, X: Any | None = None) -> Any:
+    """Relative function-preservation error ``‖C(W̃X) − WX‖_F / ‖WX‖_F`` in the inputs' dtype.
+
+    With ``X=None`` the error of the matrices, ``‖C W̃ − W‖_F / ‖W‖_F``, is returned.
+    Evaluated in the arrays' own dtype, so float32 inputs report float32 round-off, which is
+    what a deployed model sees.  Returns a 0-d array (or one value per batch entry).
+    """
+    W = require_matrix("reconstruction_error", "W", W, ndim=tuple(range(2, 8)))
+    xp = get_namespace(W, W_inflated, C)
+    if X is None:
+        num = C @ W_inflated - W
+        den = W
+    else:
+        num = C @ (W_inflated @ X) - W @ X
+        den = W @ X
+    nrm = xp.linalg.matrix_norm(num) if hasattr(xp.linalg, "matrix_norm") else xp.sqrt(
+        xp.sum(num * num, axis=(-2, -1)))
+    dnm = xp.linalg.matrix_norm(den) if hasattr(xp.linalg, "matrix_norm") else xp.sqrt(
+        xp.sum(den * den, axis=(-2, -1)))
+    tiny = eps(W.dtype) ** 2
+    return nrm / xp.maximum(dnm, xp.asarray(tiny, dtype=dnm.dtype))

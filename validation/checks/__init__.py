@@ -1,0 +1,1 @@
+"""The checks, one module per family; importing this package registers them."""
