@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks (toolkit vs baseline); not part of the default pytest run."""
