@@ -6,13 +6,18 @@ matrix-free with a library eigensolver) and runs first- and second-order optimis
 it never imports CuPy or matplotlib.
 """
 
-from . import _attacks, _backend, _bounds, _errors, _models, _optim, _specdef, _spectra
+from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _model_base,
+               _models, _optim, _second_order, _specdef, _spectra)
 from ._attacks import *  # noqa: F401,F403
 from ._backend import *  # noqa: F401,F403
 from ._bounds import *  # noqa: F401,F403
+from ._deep_linear import *  # noqa: F401,F403
+from ._eigsolve import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
+from ._model_base import *  # noqa: F401,F403
 from ._models import *  # noqa: F401,F403
 from ._optim import *  # noqa: F401,F403
+from ._second_order import *  # noqa: F401,F403
 from ._specdef import *  # noqa: F401,F403
 from ._spectra import *  # noqa: F401,F403
 from ._version import __version__
@@ -22,9 +27,13 @@ __all__ = [
     *_errors.__all__,
     *_backend.__all__,
     *_specdef.__all__,
+    *_model_base.__all__,
     *_models.__all__,
+    *_deep_linear.__all__,
     *_spectra.__all__,
+    *_eigsolve.__all__,
     *_optim.__all__,
+    *_second_order.__all__,
     *_attacks.__all__,
     *_bounds.__all__,
 ]

@@ -1,3 +1,272 @@
-"""Placeholder: filled in by its own change."""
+"""Hessian spectra: a :class:`Spectrum` record, dense ``eigh``, and exact structured spectra.
 
-__all__: list[str] = []
+The structured spectra of THEORY §4 come from small eigenproblems (d×d or (d+m)×d), never from
+the Hessian itself: linear regression (``Σ_x ⊗ I_m``), SpecDef with C frozen (``Σ_x ⊗ C^T C``)
+and SpecDef with both factors trained at zero residual (``J^T J``).  Matrix-free eigensolvers for
+the general case are in :mod:`numerics._eigsolve`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ._backend import eps, get_namespace, require_matrix, require_positive, to_host
+from ._errors import InputError
+
+__all__ = ["Spectrum", "dense_spectrum", "linear_regression_spectrum",
+           "frozen_compensation_spectrum", "joint_spectrum_zero_residual"]
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """Eigenvalues of a symmetric matrix with ``n_rows`` rows, as values with multiplicities.
+
+    Attributes
+    ----------
+    values : array, shape (k,)
+        Eigenvalues in ascending order, on the backend (entries may repeat).
+    multiplicities : numpy.ndarray of int, shape (k,)
+        How often each value occurs; sums to ``n_rows``.
+    n_rows : int
+        Dimension of the matrix.
+    rtol : float, optional
+        Default relative zero threshold: ``|λ| ≤ rtol·σ_max`` counts as zero.  ``None`` means
+        ``n_rows · eps(dtype)`` (the ``matrix_rank`` convention for a dense ``eigh``).  The
+        structured constructors set exact zeros themselves, using the tolerance of the small
+        problem they solved, and store ``rtol = 0.0``.
+
+    Notes
+    -----
+    All summaries are host floats.  ``condition_number`` is ``σ_max / λ_min⁺``, the condition
+    number of the matrix restricted to its range; it is meant for positive semidefinite matrices.
+    """
+
+    values: Any
+    multiplicities: Any
+    n_rows: int
+    rtol: float | None = None
+
+    def __post_init__(self) -> None:
+        mult = np.asarray(self.multiplicities, dtype=np.int64).reshape(-1)
+        object.__setattr__(self, "multiplicities", mult)
+        if self.values.ndim != 1 or mult.shape[0] != self.values.shape[0]:
+            raise InputError(f"Spectrum: multiplicities must match values in length, got "
+                             f"{mult.shape[0]} and shape {tuple(self.values.shape)}")
+        if np.any(mult < 1) or int(mult.sum()) != self.n_rows:
+            raise InputError(f"Spectrum: multiplicities must be >= 1 and sum to n_rows="
+                             f"{self.n_rows}, got sum {int(mult.sum())}")
+
+    @cached_property
+    def _host(self) -> np.ndarray:
+        return np.asarray(to_host(self.values), dtype=np.float64)
+
+    def _tol(self, rtol: float | None) -> float:
+        if rtol is None:
+            rtol = self.rtol if self.rtol is not None else self.n_rows * eps(self.values.dtype)
+        return require_positive("Spectrum", "rtol", rtol, allow_zero=True) * self.sigma_max
+
+    @property
+    def sigma_max(self) -> float:
+        """Largest |λ| (spectral norm)."""
+        return float(np.max(np.abs(self._host)))
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self._host[-1])
+
+    @property
+    def lambda_min(self) -> float:
+        """Smallest eigenvalue (zero for a singular PSD matrix)."""
+        return float(self._host[0])
+
+    def lambda_min_nonzero(self, rtol: float | None = None) -> float:
+        """Smallest eigenvalue ``> rtol·σ_max`` (NaN if there is none); see class ``rtol``."""
+        pos = self._host[self._host > self._tol(rtol)]
+        return float(pos[0]) if pos.size else math.nan
+
+    def null_dim(self, rtol: float | None = None) -> int:
+        """Number of eigenvalues (with multiplicity) with ``|λ| ≤ rtol·σ_max``."""
+        return int(self.multiplicities[np.abs(self._host) <= self._tol(rtol)].sum())
+
+    def condition_number(self, rtol: float | None = None) -> float:
+        """``σ_max / lambda_min_nonzero``: the condition number restricted to the range."""
+        return self.sigma_max / self.lambda_min_nonzero(rtol)
+
+    def expand(self) -> Any:
+        """All ``n_rows`` eigenvalues, ascending, on the backend."""
+        xp = get_namespace(self.values)
+        return xp.repeat(self.values, xp.asarray(self.multiplicities))
+
+
+def _assemble(parts: list[tuple[Any, int]], n_rows: int, xp: Any, rtol: float | None) -> Spectrum:
+    """Sort ``(values, multiplicity)`` groups into one ascending :class:`Spectrum`."""
+    vals = xp.concat([v for v, _ in parts])
+    mult = np.concatenate([np.full(v.shape[0], k, dtype=np.int64) for v, k in parts])
+    order = xp.argsort(vals, stable=True)
+    return Spectrum(xp.take(vals, order), mult[np.asarray(to_host(order))], n_rows, rtol)
+
+
+def _squared_svdvals(M: Any, xp: Any, pad_to: int) -> Any:
+    """``σ_i(M)²`` with ``σ_i ≤ max(shape)·eps·σ_1`` set to exactly 0, zero-padded to ``pad_to``."""
+    s = xp.linalg.svdvals(M)
+    s = xp.where(s > max(M.shape) * eps(M.dtype) * xp.max(s), s, xp.zeros_like(s))
+    extra = pad_to - s.shape[0]
+    return xp.concat([s * s, xp.zeros(extra, dtype=s.dtype)]) if extra > 0 else s * s
+
+
+def _data_factor(X: Any, xp: Any) -> Any:
+    """``F`` (d×min(d,n)) with ``F F^T = Σ_x = X X^T/n``, without forming ``X X^T``.
+
+    ``n ≥ d``: ``F = R^T/√n`` from the QR factorisation ``X^T = Q R``; otherwise ``F = X/√n``.
+    """
+    d, n = X.shape
+    if n < d:
+        return X / math.sqrt(n)
+    return xp.linalg.qr(X.mT, mode="reduced")[1].mT / math.sqrt(n)
+
+
+def _grouped_sq_singular_values(C: Any, pad_to: int,
+                                group_tol: float | None) -> list[tuple[float, int]]:
+    """Distinct values of ``σ_j(C)²`` (zero-padded to ``pad_to`` values) with their counts.
+
+    Singular values within ``group_tol`` (default ``max(shape)·eps·σ_1``, the accuracy of
+    ``svdvals``) of their neighbour are merged (chained) and represented by their mean.
+    """
+    xp = get_namespace(C)
+    s = np.sort(np.asarray(to_host(xp.linalg.svdvals(C)), dtype=np.float64))
+    tol = max(C.shape) * eps(C.dtype) * s[-1] if group_tol is None else group_tol
+    s = np.concatenate([np.zeros(pad_to - s.size), np.where(s > tol, s, 0.0)])
+    groups: list[list[float]] = [[s[0]]]
+    for v in s[1:]:
+        if v - groups[-1][-1] <= tol:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return [(float(np.mean(g)) ** 2, len(g)) for g in groups]
+
+
+def dense_spectrum(H: Any) -> Spectrum:
+    """Spectrum of a dense symmetric matrix by ``eigh`` (symmetrised; all multiplicities 1).
+
+    Raises :class:`InputError` if ``H`` is not square or ``max|H − H^T| > √eps·max|H|``.
+    """
+    H = require_matrix("dense_spectrum", "H", H)
+    xp = get_namespace(H)
+    if H.shape[0] != H.shape[1]:
+        raise InputError(f"dense_spectrum: H must be square, got shape {tuple(H.shape)}")
+    asym = float(to_host(xp.max(xp.abs(H - H.mT))))
+    scale = float(to_host(xp.max(xp.abs(H))))
+    if asym > math.sqrt(eps(H.dtype)) * scale:
+        raise InputError(f"dense_spectrum: H must be symmetric, got max|H - H^T| = {asym:.3g}")
+    vals = xp.linalg.eigvalsh(0.5 * (H + H.mT))
+    return Spectrum(vals, np.ones(H.shape[0], dtype=np.int64), H.shape[0])
+
+
+def linear_regression_spectrum(X: Any, m: int) -> Spectrum:
+    """Exact spectrum of ``H = Σ_x ⊗ I_m``: each eigenvalue of ``Σ_x`` with multiplicity m.
+
+    Parameters
+    ----------
+    X : array, shape (d, n)
+    m : int
+        Number of outputs (rows of W).
+
+    Notes
+    -----
+    ``λ_i(Σ_x) = σ_i(F)²`` with ``F F^T = Σ_x`` (see ``_data_factor``); squaring singular values
+    of a factor keeps small eigenvalues accurate to about ``eps·√κ`` relative, where an ``eigh`` of
+    ``X X^T/n`` gives ``eps·κ``.  Eigenvalues below the rank threshold are exactly 0.
+    """
+    X = require_matrix("linear_regression_spectrum", "X", X)
+    m = require_positive("linear_regression_spectrum", "m", m, integer=True)
+    xp, d = get_namespace(X), X.shape[0]
+    lam = _squared_svdvals(_data_factor(X, xp), xp, d)
+    return _assemble([(lam, m)], d * m, xp, 0.0)
+
+
+def frozen_compensation_spectrum(X: Any, C: Any, *, group_tol: float | None = None) -> Spectrum:
+    """Exact spectrum of ``H = Σ_x ⊗ C^T C`` (SpecDef with C frozen, W̃ ∈ R^{m×d} trained).
+
+    Parameters
+    ----------
+    X : array, shape (d, n)
+    C : array, shape (m', m)
+    group_tol : float, optional
+        Absolute tolerance for merging equal singular values of C (see Notes).
+
+    Notes
+    -----
+    ``eig(H) = {λ_i(Σ_x) · c_j}`` with ``c_j = σ_j(C)²`` (m values, zero-padded if m' < m).
+    Equal ``c_j`` are grouped (within ``max(m',m)·eps·σ_1(C)``), so SpecDef's C gives 2d values
+    with multiplicities k and m − k.  Cost: one factorisation of X and one ``svdvals`` of C.
+    """
+    func = "frozen_compensation_spectrum"
+    X, C = require_matrix(func, "X", X), require_matrix(func, "C", C)
+    xp, d, m = get_namespace(X, C), X.shape[0], C.shape[1]
+    lam = _squared_svdvals(_data_factor(X, xp), xp, d)
+    parts = [(lam * c, k) for c, k in _grouped_sq_singular_values(C, m, group_tol)]
+    return _assemble(parts, d * m, xp, 0.0)
+
+
+def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
+                                 group_tol: float | None = None) -> Spectrum:
+    """Exact spectrum of the joint (W̃, C) Hessian of ``(1/2n)‖C W̃ X − Y‖²`` at zero residual.
+
+    Parameters
+    ----------
+    W_inflated : array, shape (m, d)
+    C : array, shape (m, m)
+    X : array, shape (d, n)
+    group_tol : float, optional
+        Absolute tolerance for merging equal singular values of C.
+
+    Returns
+    -------
+    Spectrum
+        ``n_rows = m·d + m²`` (the parameter count of :class:`SpecDefLayer`).
+
+    Notes
+    -----
+    At zero residual ``H = J^T J`` and ``J J^T = (X^T X/n) ⊗ C C^T + (X^T W̃^T W̃ X/n) ⊗ I_m``.
+    Diagonalising ``C C^T`` (eigenvalues ``c_j = σ_j(C)²``, j = 1..m) splits ``J J^T`` into m
+    blocks ``X^T S_j X / n`` with ``S_j = c_j I_d + W̃^T W̃``, whose nonzero eigenvalues are those
+    of the d×d matrix ``F^T S_j F`` (``F F^T = Σ_x``).  Since ``J^T J`` and ``J J^T`` share their
+    nonzero eigenvalues, the full spectrum with multiplicities is, for any m, d, n and any C::
+
+        eig(H) = ⊎_{distinct c} [ eig(F^T S_c F) repeated mult_C(c) times ]  ⊎  {0}^{m²}
+
+    (m·d values from the blocks plus m² structural zeros = m·d + m² = n_params).  The number of
+    nonzero eigenvalues is ``Σ_c mult_C(c) · rank(F^T S_c F)``; with C invertible every
+    ``S_c ≻ 0``, so it is ``m · rank(Σ_x)`` and the null space has dimension
+    ``m² + m·(d − rank Σ_x)`` (the m² gauge directions, plus unexcited inputs).  A singular C
+    (``c = 0``) contributes ``rank(W̃ X)`` nonzeros for each zero singular value.
+
+    ``eig(F^T S_c F) = σ(K_c F)²`` with ``K_c = [√c I_d ; W̃]``, computed by ``svdvals`` of the
+    ``(d+m)×min(d,n)`` matrix ``[√c F ; W̃ F]`` (no square roots of matrices, no ``X X^T``);
+    singular values below ``max(shape)·eps·σ_1`` are set to exactly 0.  Cost: one QR of X and one
+    SVD per distinct singular value of C (two for SpecDef).
+    """
+    func = "joint_spectrum_zero_residual"
+    W = require_matrix(func, "W_inflated", W_inflated)
+    C, X = require_matrix(func, "C", C), require_matrix(func, "X", X)
+    xp, (m, d) = get_namespace(W, C, X), W.shape
+    if tuple(C.shape) != (m, m):
+        raise InputError(f"{func}: C must have shape ({m}, {m}), got {tuple(C.shape)}")
+    if X.shape[0] != d:
+        raise InputError(f"{func}: X must have {d} rows (columns of W_inflated), "
+                         f"got shape {tuple(X.shape)}")
+    dt = xp.result_type(W, C, X)
+    W, C, X = xp.astype(W, dt), xp.astype(C, dt), xp.astype(X, dt)
+    F = _data_factor(X, xp)
+    B = W @ F
+    parts = []
+    for c, k in _grouped_sq_singular_values(C, m, group_tol):
+        K = xp.concat([math.sqrt(c) * F, B], axis=0) if c > 0 else B
+        parts.append((_squared_svdvals(K, xp, d), k))
+    parts.append((xp.zeros(1, dtype=dt), m * m))
+    return _assemble(parts, m * d + m * m, xp, 0.0)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 
+# Small dense problems: extra BLAS threads only contend on a loaded 2-core machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings

@@ -1,0 +1,201 @@
+"""Matrix-free extreme eigenvalues of a Hessian from Hessian-vector products (SciPy / CuPy).
+
+This is the general-case tool for points away from the structure of
+:mod:`numerics._spectra`.  It wraps a user ``hvp`` into a ``LinearOperator`` and calls the
+library eigensolvers ``eigsh`` (Lanczos, ARPACK on the CPU) or ``lobpcg``.  It works on NumPy
+arrays (``scipy.sparse.linalg``) and CuPy arrays (``cupyx.scipy.sparse.linalg``, imported only
+when ``backend="cupy"`` or ``null_space`` is a CuPy array); it is not array-API generic.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ._backend import eps, require_positive, to_host
+from ._errors import InputError
+
+__all__ = ["EigResult", "extreme_eigenvalues"]
+
+_WHICH = ("largest", "smallest", "both", "smallest_nonzero")
+
+
+@dataclass(frozen=True, eq=False)
+class EigResult:
+    """Extreme eigenpairs from :func:`extreme_eigenvalues`.
+
+    Attributes
+    ----------
+    values : array, shape (K,)
+        Eigenvalue estimates, ascending (NumPy or CuPy, like the operator).
+    vectors : array, shape (n, K) or None
+        Unit eigenvectors (columns, same order) when ``return_vectors=True``.
+    residuals : numpy.ndarray, shape (K,)
+        ``‖H v − λ v‖`` for each pair, recomputed with the original ``hvp``.
+    n_matvecs : int
+        Every Hessian-vector product the call made (solver runs, the shift estimate, residuals).
+    converged : bool
+        The solver reported convergence and every residual is ``≤ 100·max(tol, eps)·max|λ|``.
+    which, method : str
+        The request.
+    """
+
+    values: Any
+    vectors: Any
+    residuals: np.ndarray
+    n_matvecs: int
+    converged: bool
+    which: str
+    method: str
+
+
+def _library(backend: str) -> tuple[Any, Any]:
+    if backend == "cupy":
+        import cupy  # lazy by design
+        import cupyx.scipy.sparse.linalg as sla
+
+        return cupy, sla
+    import scipy.sparse.linalg as sla
+
+    return np, sla
+
+
+def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which: str = "both",
+                        tol: float = 1e-10, maxiter: int | None = None, method: str = "eigsh",
+                        null_space: Any = None, dtype: Any = None, backend: str | None = None,
+                        rng: Any = None, return_vectors: bool = False) -> EigResult:
+    """k extreme eigenvalues of a symmetric operator given only ``v ↦ H v``.
+
+    Parameters
+    ----------
+    hvp : callable
+        ``v (n,) ↦ H v (n,)`` on NumPy (or CuPy) arrays; H must be symmetric.
+    n : int
+        Dimension.
+    k : int
+        Eigenvalues per end.
+    which : {"largest", "smallest", "both", "smallest_nonzero"}
+        Largest algebraic, smallest algebraic, both ends (2k values), or the smallest eigenvalues
+        of H restricted to the orthogonal complement of ``null_space`` (see Notes).
+    tol : float
+        Solver tolerance (ARPACK: relative accuracy of Ritz values; LOBPCG: residual norm).
+    maxiter : int, optional
+        Solver iteration limit (solver default if None).
+    method : {"eigsh", "lobpcg"}
+    null_space : array, shape (n, r), optional
+        Basis (any, not necessarily orthonormal) of a known subspace of ker H; required for
+        ``"smallest_nonzero"`` (for :class:`SpecDefLayer` at zero residual: ``gauge_basis``).
+    dtype, backend, rng
+        Operator dtype (default float64), ``"numpy"``/``"cupy"`` (default from ``null_space``),
+        seed of the random start vector (runs are reproducible).
+    return_vectors : bool
+
+    Notes
+    -----
+    A shift-invert is not available matrix-free and plain Lanczos on a singular PSD H returns
+    its (possibly huge) null space first, so ``"smallest_nonzero"`` deflates a known null space
+    ``N`` (orthonormalised by QR): with ``P = I − N N^T`` and ``s = λ_max(H)`` (one extra
+    largest-eigenvalue run), ``eigsh`` finds the smallest eigenvalues of ``P H P + s N N^T``,
+    whose spectrum is that of H with the null directions moved to ``s``; ``lobpcg`` instead keeps
+    its iterates orthogonal to N (its ``Y`` constraint).  If N spans all of ker H, the result is
+    the smallest nonzero eigenvalue of H; if N misses part of ker H, zeros are returned (check
+    against a structured spectrum).  Never take σ_min or κ from ``svds`` of a Gram matrix.
+    """
+    func = "extreme_eigenvalues"
+    n = require_positive(func, "n", n, integer=True)
+    k = require_positive(func, "k", k, integer=True)
+    tol = require_positive(func, "tol", tol, allow_zero=True)
+    if which not in _WHICH:
+        raise InputError(f"{func}: which must be one of {', '.join(_WHICH)}, got {which!r}")
+    if method not in ("eigsh", "lobpcg"):
+        raise InputError(f"{func}: method must be 'eigsh' or 'lobpcg', got {method!r}")
+    if method == "eigsh" and k >= n:
+        raise InputError(f"{func}: k must be < n={n} for eigsh, got {k}")
+    if which == "smallest_nonzero" and null_space is None:
+        raise InputError(f"{func}: null_space must be given for which='smallest_nonzero', got None")
+    if backend is None:
+        backend = "cupy" if null_space is not None and type(null_space).__module__.startswith(
+            "cupy") else "numpy"
+    if backend not in ("numpy", "cupy"):
+        raise InputError(f"{func}: backend must be 'numpy' or 'cupy', got {backend!r}")
+    lib, sla = _library(backend)
+    dt = np.dtype("float32" if dtype is not None and "float32" in str(dtype) else "float64")
+    count = [0]
+
+    def apply(v: Any) -> Any:
+        count[0] += 1
+        return hvp(v)
+
+    N = None
+    if null_space is not None:
+        N = lib.asarray(null_space, dtype=dt)
+        if N.ndim != 2 or N.shape[0] != n:
+            raise InputError(f"{func}: null_space must have shape ({n}, r), got {tuple(N.shape)}")
+        N = lib.linalg.qr(N, mode="reduced")[0]
+    start = np.random.default_rng(rng).standard_normal((n, k if method == "lobpcg" else 1))
+
+    def operator(shift: float | None) -> Any:
+        if shift is None:
+            mv = lambda v: apply(v.reshape(-1))  # noqa: E731
+        else:
+            def mv(v: Any) -> Any:
+                v = v.reshape(-1)
+                w = v - N @ (N.T @ v)
+                Hw = apply(w)
+                return Hw - N @ (N.T @ Hw) + shift * (N @ (N.T @ v))
+        return sla.LinearOperator((n, n), matvec=mv, rmatvec=mv, dtype=dt)
+
+    def run(largest: bool, shift: float | None = None, constrain: bool = False) -> tuple:
+        op = operator(shift)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                if method == "eigsh":
+                    v0 = lib.asarray(start[:, 0], dtype=dt)
+                    vals, vecs = sla.eigsh(op, k=k, which="LA" if largest else "SA", tol=tol,
+                                           maxiter=maxiter, v0=v0)
+                else:
+                    X0 = lib.asarray(start, dtype=dt)
+                    vals, vecs = sla.lobpcg(op, X0, Y=N if constrain else None, tol=tol or None,
+                                            maxiter=maxiter or 200, largest=largest)
+                ok = not any("not reaching the requested tolerance" in str(w.message)
+                             or "converge" in str(w.message).lower() for w in caught)
+            except Exception as exc:  # ArpackNoConvergence carries the converged part
+                vals = getattr(exc, "eigenvalues", None)
+                vecs = getattr(exc, "eigenvectors", None)
+                if vals is None:
+                    raise
+                ok = False
+        return lib.asarray(vals), lib.asarray(vecs), ok
+
+    results, shift_est = [], None
+    if which in ("largest", "both"):
+        results.append(run(largest=True))
+    if which in ("smallest", "both"):
+        results.append(run(largest=False))
+    if which == "smallest_nonzero":
+        if method == "eigsh":
+            top = run(largest=True)  # only a shift >= the target is needed, not convergence
+            if top[0].shape[0]:
+                shift_est = float(to_host(lib.max(top[0])))
+                results.append(run(largest=False, shift=shift_est))
+        else:
+            results.append(run(largest=False, constrain=True))
+    vals = lib.concatenate([lib.reshape(r[0], (-1,)) for r in results] or [lib.zeros(0, dt)])
+    vecs = lib.concatenate([lib.reshape(r[1], (n, -1)) for r in results] or [lib.zeros((n, 0), dt)],
+                           axis=1)
+    if vals.shape[0] == 0:  # the solver stopped before any pair converged
+        return EigResult(vals, vecs if return_vectors else None, np.zeros(0), count[0], False,
+                         which, method)
+    order = lib.argsort(vals)
+    vals, vecs = vals[order], vecs[:, order]
+    vecs = vecs / lib.linalg.norm(vecs, axis=0)[None, :]
+    res = np.array([float(to_host(lib.linalg.norm(apply(vecs[:, i]) - vals[i] * vecs[:, i])))
+                    for i in range(vals.shape[0])])
+    scale = max(float(np.max(np.abs(to_host(vals)))), abs(shift_est or 0.0))
+    ok = all(r[2] for r in results) and bool(np.all(res <= 100 * max(tol, eps(dt)) * scale))
+    return EigResult(vals, vecs if return_vectors else None, res, count[0], ok, which, method)
+
