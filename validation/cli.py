@@ -150,12 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--resume", action="store_true", help="skip checks already in DIR")
     pc.set_defaults(func=cmd_check)
 
-    try:
-        from . import _cli_more
+    from . import _cli_figures
 
-        _cli_more.add_commands(sub, _add_run_options)
-    except ImportError:
-        pass
+    _cli_figures.add_commands(sub, _add_run_options)
+    from benchmarks import cli as _bench_cli
+
+    _bench_cli.add_commands(sub)
     return p
 
 
