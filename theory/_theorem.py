@@ -1,0 +1,246 @@
+"""The theorem record: a bound as data, evaluated by lambdify and checked by :func:`prove`.
+
+A :class:`Theorem` carries everything a check needs: its SymPy symbols, its hypotheses as
+:class:`Assumption` objects, the bound as a SymPy expression, and a machine-checkable *claim* —
+how the bound relates to the true quantity.  The claim is stated with the placeholder symbol
+:data:`BOUND`, substituted by ``Theorem.bound`` when it is decided, so a perturbed copy
+(``dataclasses.replace(th, bound=1.01*th.bound)``) is checked against its own, wrong, bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import sympy as sp
+
+from ._errors import AssumptionError, TheoryError
+from ._records import BOUND, EXPECTATIONS, KINDS, Assumption, Over, Verdict
+
+__all__ = ["Theorem"]
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class Theorem:
+    """A bound with its hypotheses, evaluable numerically and decidable by :meth:`prove`.
+
+    Parameters
+    ----------
+    id, statement, reference : str
+        Stable dotted slug, LaTeX statement, and source (paper section or textbook).
+    symbols : Mapping[str, sympy.Symbol]
+        Parameter name -> symbol (with SymPy assumptions such as ``positive=True``).
+    assumptions : tuple of Assumption
+        Hypotheses checked by :meth:`evaluate`, in order; the first that fails is reported.
+    bound : sympy.Expr
+        The value :meth:`evaluate` returns, in the parameter symbols.
+    kind, expectation : str
+        ``tight``/``upper``/``lower``/``exact`` and ``holds``/``refuted``.
+    parameters : tuple of str
+        Names :meth:`evaluate` needs, in a stable order.
+    truth : sympy.Expr, optional
+        The quantity the bound is compared with, in the parameters and the ``over`` variables:
+        ``upper``: truth <= bound for all ``over``; ``lower``: truth >= bound; ``exact``:
+        truth == bound; ``tight``: sup over ``over`` of truth == bound.
+    claim : sympy.Boolean, optional
+        Alternative to ``truth``: a relation (or ``And`` of relations) in the parameters, the
+        ``over`` variables and :data:`BOUND`, to hold for all admissible values.
+    over : tuple of Over
+        Universally quantified variables of ``truth`` / ``claim``.
+    derived : Mapping[str, sympy.Expr]
+        Auxiliary derived expressions (optimal step, rate, limit, ...).
+    box : Mapping[str, tuple]
+        ``name -> (low, high, scale)`` with scale ``lin``/``log``/``int``/``logint``: the
+        parameter box of the numeric check (points violating an assumption are skipped).
+    positive : Mapping[str, sympy.Expr]
+        A parametrisation of the admissible set by fresh positive symbols (``L -> mu + d``),
+        enabling the positive-coefficient certificate in :meth:`prove`.
+    prover, oracle, numeric, violation_fn : callable, optional
+        Theorem-specific symbolic proof ``prover(th) -> Verdict | None``; independent numeric
+        truth ``oracle(point) -> mpf`` (replaces ``truth``); replacement of the whole numeric
+        check ``numeric(th) -> Verdict``; and of :meth:`violation`.
+    n_points : int
+        Parameter points of the numeric check.
+    """
+
+    id: str
+    statement: str
+    symbols: Mapping[str, sp.Symbol]
+    assumptions: tuple[Assumption, ...]
+    bound: sp.Expr
+    kind: str
+    expectation: str
+    reference: str
+    parameters: tuple[str, ...]
+    truth: sp.Expr | None = None
+    claim: sp.Basic | None = None
+    over: tuple[Over, ...] = ()
+    derived: Mapping[str, sp.Expr] = field(default_factory=dict)
+    box: Mapping[str, tuple] = field(default_factory=dict)
+    positive: Mapping[str, sp.Expr] = field(default_factory=dict)
+    prover: Callable[["Theorem"], Verdict | None] | None = None
+    oracle: Callable[[Mapping[str, Any]], Any] | None = None
+    numeric: Callable[["Theorem"], Verdict] | None = None
+    violation_fn: Callable[["Theorem", Mapping[str, float]], float] | None = None
+    n_points: int = 256
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = f"Theorem {self.id!r}"
+        if self.kind not in KINDS:
+            raise TheoryError(f"{where}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.expectation not in EXPECTATIONS:
+            raise TheoryError(f"{where}: expectation must be one of {EXPECTATIONS}, "
+                              f"got {self.expectation!r}")
+        for name in ("symbols", "derived", "box", "positive"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "bound", sp.sympify(self.bound))
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        unknown = set(self.parameters) - set(self.symbols)
+        if unknown or not all(p.isidentifier() for p in self.parameters):
+            raise TheoryError(f"{where}: parameters must be identifiers with symbols, "
+                              f"got {sorted(unknown) or self.parameters}")
+        free = {str(s) for s in self.bound.free_symbols} - set(self.parameters)
+        if free:
+            raise TheoryError(f"{where}: bound uses symbols that are not parameters: "
+                              f"{sorted(free)}")
+
+    # ------------------------------------------------------------------ evaluation
+    def check_assumptions(self, params: Mapping[str, Any]) -> None:
+        """Raise :class:`AssumptionError` for the first hypothesis that ``params`` violate."""
+        arrays = any(hasattr(v, "shape") and getattr(v, "ndim", 0) > 0 for v in params.values())
+        for a in self.assumptions:
+            ok = a.holds(params, arrays=arrays)
+            if arrays:
+                import numpy as np
+
+                ok = np.broadcast_to(np.asarray(ok, dtype=bool),
+                                     np.broadcast(*params.values()).shape)
+                if not ok.all():
+                    idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+                    vals = {p: np.broadcast_to(params[p], ok.shape)[idx] for p in a.params}
+                    raise AssumptionError(self._violation_message(a, vals))
+            elif not bool(ok):
+                raise AssumptionError(self._violation_message(a, {p: params[p] for p in a.params}))
+
+    def _violation_message(self, a: Assumption, vals: Mapping[str, Any]) -> str:
+        order = sorted(vals, key=lambda p: (self.parameters.index(p) if p in self.parameters
+                                            else len(self.parameters), p))
+        got = ", ".join(f"{p}={_fmt(vals[p])}" for p in order)
+        return f"{self.id}: assumption '{a.name}' violated: {a.message}, got {got}"
+
+    def _bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        for p in params:
+            if p not in self.parameters:
+                raise TheoryError(f"{self.id}: unknown parameter '{p}' "
+                                  f"(expected {', '.join(self.parameters)})")
+        for p in self.parameters:
+            if p not in params:
+                raise TheoryError(f"{self.id}: missing parameter '{p}' "
+                                  f"(expected {', '.join(self.parameters)})")
+        return {p: params[p] for p in self.parameters}
+
+    def _lambdified(self, modules: str) -> Callable[..., Any]:
+        key = ("bound", modules)
+        if key not in self._cache:
+            syms = [self.symbols[p] for p in self.parameters]
+            self._cache[key] = sp.lambdify(syms, self.bound, modules=modules)
+        return self._cache[key]
+
+    def evaluate(self, **params: Any) -> Any:
+        """The bound at ``params`` (floats, ints or NumPy arrays, broadcast elementwise).
+
+        Raises :class:`AssumptionError` naming the first violated hypothesis and ``ValueError``
+        for a missing, unknown or non-finite parameter.  Returns a float for scalar input.
+        """
+        import numpy as np
+
+        values = self._bind(params)
+        arrs = {p: np.asarray(v, dtype=float) for p, v in values.items()}
+        for p, v in arrs.items():
+            if not np.all(np.isfinite(v)):
+                bad = v if v.ndim == 0 else v[~np.isfinite(v)][0]
+                raise TheoryError(f"{self.id}: parameter {p} must be finite, got {_fmt(bad)}")
+        scalar = all(v.ndim == 0 for v in arrs.values())
+        self.check_assumptions({p: float(v) for p, v in arrs.items()} if scalar else arrs)
+        shaped = np.broadcast_arrays(*arrs.values()) if arrs else []
+        with np.errstate(all="ignore"):
+            out = self._lambdified("numpy")(*shaped)
+        shape = shaped[0].shape if shaped else ()
+        out = np.broadcast_to(np.asarray(out, dtype=float), shape)
+        return float(out) if scalar else np.array(out)
+
+    def evaluate_mp(self, dps: int = 50, **params: Any) -> Any:
+        """The bound in mpmath at ``dps`` significant digits (scalar parameters only)."""
+        import mpmath
+
+        values = self._bind(params)
+        self.check_assumptions({p: float(v) for p, v in values.items()})
+        with mpmath.workdps(dps):
+            return self._lambdified("mpmath")(*(mpmath.mpf(v) for v in values.values()))
+
+    # ------------------------------------------------------------------ claims and proofs
+    def relations(self) -> list[tuple[sp.Expr, str, sp.Expr]]:
+        """The claim as ``(lhs, op, rhs)`` triples with :data:`BOUND` replaced by the bound.
+
+        From ``claim`` (a relation or an ``And`` of relations) if given, else from ``truth`` and
+        ``kind`` (``tight`` with ``over`` contributes its pointwise part ``truth <= bound``).
+        Substitution is done side by side so that no relation collapses to True/False.
+        """
+        if self.claim is not None:
+            rels = self.claim.args if isinstance(self.claim, sp.And) else (self.claim,)
+            return [(r.lhs.subs(BOUND, self.bound), r.rel_op, r.rhs.subs(BOUND, self.bound))
+                    for r in rels]
+        if self.truth is None:
+            return []
+        op = {"upper": "<=", "lower": ">=", "exact": "==",
+              "tight": "<=" if self.over else "=="}[self.kind]
+        return [(self.truth, op, self.bound)]
+
+    def prove(self) -> Verdict:
+        """Decide the claim: ``proved`` / ``refuted`` (with counterexample) / ``unproven``.
+
+        Cached per instance.  SymPy is tried first (a theorem-specific proof, then equality by
+        simplification and a positive-coefficient certificate); if it cannot decide, an mpmath
+        check over the parameter box either finds a counterexample or reports how many points
+        it verified.
+        """
+        if "verdict" not in self._cache:
+            from ._prove import prove
+
+            self._cache["verdict"] = prove(self)
+        return self._cache["verdict"]
+
+    def violation(self, point: Mapping[str, float]) -> float:
+        """Relative amount by which the claim fails at ``point`` (> 0: violated).
+
+        ``point`` holds the parameters and, for a pointwise check, the ``over`` variables; for a
+        ``tight`` theorem given parameters only, the supremum over ``over`` is searched.
+        """
+        if self.violation_fn is not None:
+            return self.violation_fn(self, point)
+        from ._check import violation
+
+        return violation(self, point)
+
+    def with_bound(self, factor: Any) -> "Theorem":
+        """Copy whose bound is multiplied by ``factor`` (for planted-error tests)."""
+        return dataclasses.replace(self, bound=self.bound * sp.nsimplify(factor, rational=True))
+
+    def __repr__(self) -> str:
+        return (f"Theorem({self.id!r}, kind={self.kind!r}, expectation={self.expectation!r}, "
+                f"parameters={self.parameters})")
+
+
+def _fmt(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return repr(v)
+    return repr(f)
