@@ -1,3 +1,407 @@
-"""Placeholder: filled in by its own change."""
+"""Optimiser runs on models: the result record, gradient descent, step counts and step sweeps.
 
-__all__: list[str] = []
+A *model* exposes ``n_params``, ``loss(θ)`` (0-d array), ``grad(θ)``, ``hvp(θ, v)``,
+``hessian(θ)``, optionally ``residual``/``jacobian`` (least squares, ``loss = ½‖r‖²``) and
+``loss_star`` (the known minimum or ``None``).  ``θ`` is a flat array on any array-API backend;
+every run stays on that backend and moves one or two scalars per recorded step to the host.
+
+Stopping convention (every optimiser here and in :mod:`numerics._second_order`)
+-------------------------------------------------------------------------------
+With ``L*`` known (``model.loss_star`` not ``None``) the criterion is on the loss gap
+``Δ_t = L(θ_t) − L*``; otherwise on the gradient norm ``‖∇L(θ_t)‖``:
+
+* relative (default): stop at the first ``t`` with ``Δ_t <= tol · Δ_0`` (resp.
+  ``‖∇L(θ_t)‖ <= tol · ‖∇L(θ_0)‖``);
+* absolute, when ``atol`` is given (``tol`` is then ignored): ``Δ_t <= atol`` (resp.
+  ``‖∇L(θ_t)‖ <= atol``).
+
+The test is applied at ``t = 0`` too, so ``steps`` is the number of updates performed: the
+iteration count ``T_A(ε)`` of THEORY §1 with ``ε = tol · Δ_0`` (or ``atol``).  A run is
+``diverged`` at the first checked ``t`` where the loss or gradient is non-finite, or where
+``|L(θ_t) − L_ref| > divergence_factor · |L(θ_0) − L_ref|`` (``L_ref = L*`` or 0); records are cut
+at the last finite value and ``theta`` is the last finite iterate.  Otherwise the status is
+``converged`` or ``max_steps``; second-order methods may also report ``breakdown`` (failed solve,
+zero step, failed line search), with the reason in ``message``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import _gd_quadratic
+from ._backend import get_namespace, require_matrix, require_positive, to_host
+from ._errors import InputError
+from ._gd_quadratic import *  # noqa: F401,F403  (public names of the quadratic kernels)
+
+__all__ = [
+    "OptResult",
+    "SweepResult",
+    "gradient_descent",
+    "steps_to_tolerance",
+    "best_step_sweep",
+    *_gd_quadratic.__all__,
+]
+
+
+@dataclass(frozen=True)
+class OptResult:
+    """One optimiser run.
+
+    Attributes
+    ----------
+    method : str
+        ``"gradient_descent"``, ``"newton"``, ``"gauss_newton"``, ...
+    status : str
+        ``"converged"``, ``"diverged"``, ``"max_steps"`` or ``"breakdown"``.
+    steps : int
+        Updates performed until the stopping criterion, divergence or ``max_steps``.
+    theta : array
+        Final (last finite) iterate, on the input's backend.
+    loss, grad_norm : numpy.ndarray of float64
+        ``L(θ_t)`` and ``‖∇L(θ_t)‖`` at ``record_steps`` (step 0 included), never NaN.
+    inner_iterations : int
+        Total inner products (Hessian-vector products of Newton-CG), else 0.
+    diverged_at : int or None
+        Step at which divergence was detected.
+    params : dict
+        Method parameters and the stopping criterion.
+    record_steps : numpy.ndarray of int64
+        Iteration index of each record.
+    evaluations : dict
+        Number of calls of each model method (``loss``, ``grad``, ``hvp``, ...).
+    inner_per_step : numpy.ndarray of int64
+        Inner products per outer step (Newton-CG), else empty.
+    message : str
+        One line on why the run stopped.
+    """
+
+    method: str
+    status: str
+    steps: int
+    theta: Any
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    inner_iterations: int = 0
+    diverged_at: int | None = None
+    params: dict = field(default_factory=dict)
+    record_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    evaluations: dict = field(default_factory=dict)
+    inner_per_step: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    message: str = ""
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "converged"
+
+
+class _Breakdown(Exception):
+    """Raised by an update rule for a numerical breakdown; reported as status ``breakdown``."""
+
+
+class _Counted:
+    """Wrap a model and count the calls of each method."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, name: str, *args: Any) -> Any:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return getattr(self.model, name)(*args)
+
+
+def _require_model(func: str, model: Any, needs: Sequence[str]) -> None:
+    missing = [n for n in ("n_params", *needs) if not hasattr(model, n)]
+    if missing:
+        raise InputError(f"{func}: model must provide {', '.join(missing)}, got "
+                         f"{type(model).__name__}")
+
+
+class _Stop:
+    """The stopping and divergence tests of the module docstring, on host floats."""
+
+    def __init__(self, loss_star: float | None, tol: float, atol: float | None,
+                 factor: float) -> None:
+        self.loss_star, self.tol, self.atol, self.factor = loss_star, tol, atol, factor
+        self.on = "loss gap" if loss_star is not None else "gradient norm"
+        self.kind = "absolute" if atol is not None else "relative"
+
+    def start(self, L0: float, gn0: float) -> None:
+        self.ref = self.loss_star if self.loss_star is not None else 0.0
+        self.dev0 = abs(L0 - self.ref)
+        self.val0 = (L0 - self.ref) if self.loss_star is not None else gn0
+
+    def value(self, L: float, gn: float) -> float:
+        return (L - self.ref) if self.loss_star is not None else gn
+
+    def met(self, L: float, gn: float) -> bool:
+        bound = self.atol if self.atol is not None else self.tol * self.val0
+        return self.value(L, gn) <= bound
+
+    def blown(self, L: float) -> bool:
+        return self.dev0 > 0 and abs(L - self.ref) > self.factor * self.dev0
+
+
+def _host_pair(xp: Any, L: Any, g: Any) -> tuple[float, float]:
+    """``(L, ‖g‖)`` as host floats with one transfer."""
+    gn = xp.linalg.vector_norm(g)
+    if not hasattr(L, "shape"):
+        return float(L), float(to_host(gn))
+    h = to_host(xp.stack([xp.astype(xp.reshape(L, ()), gn.dtype), gn]))
+    return float(h[0]), float(h[1])
+
+
+_UpdateRule = Callable[[Any, Any, float], "tuple[Any, int]"]
+
+
+def _run(func: str, model: Any, theta0: Any,
+         make_update: Callable[[_Counted, Any], _UpdateRule], *, max_steps: Any, tol: Any,
+         atol: Any, divergence_factor: Any, record_every: Any = 1, params: dict | None = None,
+         needs: Sequence[str] = ("loss", "grad")) -> OptResult:
+    """Shared driver: validate, iterate ``make_update(counted, xp)``, test, record."""
+    _require_model(func, model, needs)
+    xp = get_namespace(theta0) if hasattr(theta0, "shape") else None
+    if xp is None:
+        raise InputError(f"{func}: theta0 must be an array, got {type(theta0).__name__}")
+    theta = require_matrix(func, "theta0", theta0, ndim=1, xp=xp)
+    p = int(model.n_params)
+    if theta.shape[0] != p:
+        raise InputError(f"{func}: theta0 must have shape ({p},) to match model.n_params, got "
+                         f"shape {tuple(theta.shape)}")
+    max_steps = require_positive(func, "max_steps", max_steps, allow_zero=True, integer=True)
+    tol = require_positive(func, "tol", tol)
+    atol = None if atol is None else require_positive(func, "atol", atol)
+    factor = require_positive(func, "divergence_factor", divergence_factor)
+    record_every = require_positive(func, "record_every", record_every, integer=True)
+    loss_star = getattr(model, "loss_star", None)
+    loss_star = None if loss_star is None else float(loss_star)
+    stop = _Stop(loss_star, tol, atol, factor)
+    params = dict(params or {})
+    params.update(max_steps=max_steps, tol=tol, atol=atol, record_every=record_every,
+                  divergence_factor=factor, loss_star=loss_star,
+                  criterion=f"{stop.kind} {stop.on}")
+    m = _Counted(model)
+    update = make_update(m, xp)
+    losses: list[float] = []
+    gnorms: list[float] = []
+    rsteps: list[int] = []
+    inner: list[int] = []
+
+    def record(t: int, L: float, gn: float) -> None:
+        losses.append(L)
+        gnorms.append(gn)
+        rsteps.append(t)
+
+    status, steps, diverged_at, message = "max_steps", max_steps, None, ""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        g = m("grad", theta)
+        L, gn = _host_pair(xp, m("loss", theta), g)
+        theta_ok = theta
+        if not (math.isfinite(L) and math.isfinite(gn)):
+            status, steps, diverged_at = "diverged", 0, 0
+            message = "loss or gradient non-finite at theta0"
+        else:
+            record(0, L, gn)
+            stop.start(L, gn)
+            if stop.met(L, gn):
+                status, steps, message = "converged", 0, "criterion met at theta0"
+        t = 0
+        while status == "max_steps" and t < max_steps:
+            t += 1
+            try:
+                theta_new, n_inner = update(theta, g, L)
+            except _Breakdown as exc:
+                status, steps, message = "breakdown", t - 1, str(exc)
+                break
+            inner.append(n_inner)
+            theta = theta_new
+            g = m("grad", theta)
+            if t % record_every and t != max_steps:
+                L = math.nan  # not evaluated at this step
+                continue
+            L, gn = _host_pair(xp, m("loss", theta), g)
+            if not (math.isfinite(L) and math.isfinite(gn)):
+                status, steps, diverged_at = "diverged", t, t
+                message = f"loss or gradient non-finite at step {t}"
+                break
+            record(t, L, gn)
+            theta_ok = theta
+            if stop.blown(L):
+                status, steps, diverged_at = "diverged", t, t
+                message = f"loss moved more than divergence_factor={factor:g} times its start"
+            elif stop.met(L, gn):
+                status, steps = "converged", t
+                message = f"{stop.kind} {stop.on} criterion met at step {t}"
+        if status == "max_steps":
+            message = f"criterion not met in max_steps={max_steps}"
+    return OptResult(
+        method=func, status=status, steps=int(steps), theta=theta_ok,
+        loss=np.asarray(losses, dtype=np.float64), grad_norm=np.asarray(gnorms, dtype=np.float64),
+        inner_iterations=int(sum(inner)), diverged_at=diverged_at, params=params,
+        record_steps=np.asarray(rsteps, dtype=np.int64), evaluations=dict(m.counts),
+        inner_per_step=np.asarray(inner, dtype=np.int64), message=message)
+
+
+def gradient_descent(model: Any, theta0: Any, step: float, *, max_steps: int = 10_000,
+                     tol: float = 1e-8, atol: float | None = None, record_every: int = 1,
+                     divergence_factor: float = 1e12) -> OptResult:
+    """Fixed-step gradient descent ``θ_{t+1} = θ_t − η ∇L(θ_t)`` on any model.
+
+    Parameters
+    ----------
+    model : model
+        Needs ``n_params``, ``loss``, ``grad`` (and ``loss_star`` for a loss-gap criterion).
+    theta0 : array, shape (p,)
+        Starting point; its namespace is the backend of the run.
+    step : float
+        Step size ``η > 0``.
+    max_steps : int
+        Most updates (``>= 0``).
+    tol, atol : float
+        Stopping criterion, see the module docstring.
+    record_every : int
+        Evaluate the loss, test the criteria and record every ``k`` steps (and at the last);
+        ``steps`` and ``diverged_at`` are then resolved to multiples of ``k``.
+    divergence_factor : float
+        See the module docstring.
+
+    Returns
+    -------
+    OptResult
+
+    Notes
+    -----
+    On a quadratic with Hessian ``H`` the iteration is stable iff ``0 < η < 2/λ_max(H)`` and
+    then ``L(θ_t) − L*`` follows :func:`gd_closed_form` exactly (THEORY B1); with ``η = 1/L``
+    on an ``L``-smooth, ``μ``-strongly convex loss the gap contracts by at least ``1 − μ/L`` per
+    step (B2).  Cost per step: one ``grad`` and, on recorded steps, one ``loss`` and one
+    host transfer.
+    """
+    func = "gradient_descent"
+    eta = require_positive(func, "step", step)
+
+    def make(m: _Counted, xp: Any) -> _UpdateRule:
+        def update(theta: Any, g: Any, L: float) -> tuple[Any, int]:
+            return theta - eta * g, 0
+        return update
+
+    return _run(func, model, theta0, make, max_steps=max_steps, tol=tol, atol=atol,
+                divergence_factor=divergence_factor, record_every=record_every,
+                params={"step": eta})
+
+
+def steps_to_tolerance(model: Any, theta0: Any, step: float, tol: float = 1e-8, *,
+                       atol: float | None = None, max_steps: int = 10_000,
+                       divergence_factor: float = 1e12) -> float:
+    """Gradient-descent steps to the stopping criterion, by simulation; ``inf`` if not reached.
+
+    The model counterpart of :func:`steps_to_tolerance_quadratic`: runs
+    :func:`gradient_descent` (criterion of the module docstring) and returns ``steps`` as a
+    float, or ``math.inf`` when the run diverged or hit ``max_steps``.  Use
+    :func:`gradient_descent` directly for the status and trajectory.
+    """
+    res = gradient_descent(model, theta0, step, max_steps=max_steps, tol=tol, atol=atol,
+                           divergence_factor=divergence_factor)
+    return float(res.steps) if res.converged else math.inf
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A step-size sweep: the attacker's best step and the full table (host arrays).
+
+    Attributes
+    ----------
+    steps : numpy.ndarray
+        Step sizes tried, in the order given.
+    n_steps : numpy.ndarray of float64
+        Iterations to tolerance for each step size, ``inf`` where not reached.
+    status : numpy.ndarray of str
+        Status of each run.
+    best_step : float or None
+        Step size with the fewest iterations (ties: the smallest step); ``None`` if none converged.
+    best_n_steps : float
+        Its iteration count (``inf`` if none converged).
+    results : list
+        What each run returned (an :class:`OptResult` for models).
+    """
+
+    steps: np.ndarray
+    n_steps: np.ndarray
+    status: np.ndarray
+    best_step: float | None
+    best_n_steps: float
+    results: list = field(default_factory=list)
+
+    def rows(self) -> list[dict]:
+        """The table as a list of ``{"step", "n_steps", "status"}`` records."""
+        return [{"step": float(s), "n_steps": float(n), "status": str(st)}
+                for s, n, st in zip(self.steps, self.n_steps, self.status)]
+
+
+def best_step_sweep(run: Any, steps: Sequence[float], *, theta0: Any = None, tol: float = 1e-8,
+                    atol: float | None = None, max_steps: int = 10_000,
+                    divergence_factor: float = 1e12) -> SweepResult:
+    """Try each step size and return the one reaching the tolerance in the fewest iterations.
+
+    Parameters
+    ----------
+    run : model or callable
+        A model (then :func:`gradient_descent` from ``theta0`` is run for each step), or a
+        callable ``run(step)`` returning an :class:`OptResult` or an iteration count
+        (``inf`` for failure).
+    steps : sequence of float
+        Step sizes ``> 0`` (a grid, typically geometric around ``2/λ_max``).
+    theta0 : array, optional
+        Required when ``run`` is a model.
+    tol, atol, max_steps, divergence_factor
+        Passed to :func:`gradient_descent` when ``run`` is a model.
+
+    Returns
+    -------
+    SweepResult
+
+    Notes
+    -----
+    This is the attacker's step-size tuning of THEORY §6: a defence only counts if it slows
+    the attacker at the attacker's best step, ``min_η T_A(ε; η)``.  For quadratics call
+    :func:`steps_to_tolerance_quadratic` with an array of steps instead: it is exact and
+    vectorised.
+    """
+    func = "best_step_sweep"
+    grid = [require_positive(func, "steps", s) for s in np.asarray(steps, dtype=float).ravel()]
+    if not grid:
+        raise InputError(f"{func}: steps must be non-empty, got {steps!r}")
+    is_model = hasattr(run, "loss") and hasattr(run, "grad")
+    if is_model and theta0 is None:
+        raise InputError(f"{func}: theta0 must be given when run is a model, got None")
+    if not is_model and not callable(run):
+        raise InputError(f"{func}: run must be a model or a callable, got {type(run).__name__}")
+    counts, statuses, results = [], [], []
+    for s in grid:
+        if is_model:
+            out: Any = gradient_descent(run, theta0, s, max_steps=max_steps, tol=tol, atol=atol,
+                                        divergence_factor=divergence_factor)
+        else:
+            out = run(s)
+        if isinstance(out, OptResult):
+            n, st = (float(out.steps) if out.converged else math.inf), out.status
+        else:
+            n = float(out)
+            st = "converged" if math.isfinite(n) else "not_converged"
+        counts.append(n)
+        statuses.append(st)
+        results.append(out)
+    n_arr = np.asarray(counts, dtype=np.float64)
+    s_arr = np.asarray(grid, dtype=np.float64)
+    if np.isfinite(n_arr).any():
+        best = np.flatnonzero(n_arr == n_arr.min())
+        i = int(best[np.argmin(s_arr[best])])
+        best_step, best_n = float(s_arr[i]), float(n_arr[i])
+    else:
+        best_step, best_n = None, math.inf
+    return SweepResult(steps=s_arr, n_steps=n_arr, status=np.asarray(statuses, dtype=str),
+                       best_step=best_step, best_n_steps=best_n, results=results)
