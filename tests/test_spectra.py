@@ -6,7 +6,6 @@ wrapper is NumPy-only.  Dense references are ``numpy.linalg.eigvalsh`` of model 
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -194,9 +193,7 @@ def test_joint_spectrum_d1024_closed_form(rng):
     t = np.ones(d)
     t[:k] = alpha
     Wt, C, X = (U * (s * t)) @ V.T, (U / t) @ U.T, np.sqrt(d) * V * x  # Σ_x = V diag(x²) V^T
-    t0 = time.perf_counter()
-    spec = joint_spectrum_zero_residual(Wt, C, X)
-    elapsed = time.perf_counter() - t0
+    spec = joint_spectrum_zero_residual(Wt, C, X)  # timed in benchmarks/, not here
     assert spec.n_rows == 2 * d * d and int(spec.multiplicities.sum()) == spec.n_rows
     assert spec.null_dim() == m * m and spec.values.shape[0] == 2 * d + 1
     st2 = (s * t) ** 2
@@ -205,7 +202,6 @@ def test_joint_spectrum_d1024_closed_form(rng):
     got = H(spec.expand())[m * m:]
     assert np.max(np.abs(got - want) / want) < 1e-9
     assert abs(spec.condition_number() / (want[-1] / want[0]) - 1) < 1e-9
-    assert elapsed < 30, elapsed
 
 
 @pytest.mark.parametrize("method", ["eigsh", "lobpcg"])
