@@ -193,8 +193,10 @@ def _prove_growth(th: Theorem) -> Verdict | None:
     p_at_bound = (x * sp.eye(2) - m_).det().subs(x, th.bound)
     if not sp.factor(sp.expand(-p_at_bound)).is_nonnegative:
         return None
-    return Verdict("proved", "sympy", "2x2 family: det(bound·I − M) = −M12² <= 0, so the bound "
-                   "lies between the eigenvalues of M: bound <= λ_max(M) (Rayleigh quotient at u1)")
+    return Verdict("unproven", "sympy (2x2 reduction)",
+                   "SymPy shows it on the 2x2 family only: det(bound·I − M) = −M12² <= 0, so bound <= "
+                   "λ_max(M); the n×n step is the Rayleigh principle at u1 (textbook, not "
+                   "machine-checked); specdef check c1.spectrum.joint tests it numerically")
 
 
 @register("specdef.hessian.sigma1_growth")
