@@ -193,10 +193,15 @@ def _prove_growth(th: Theorem) -> Verdict | None:
     p_at_bound = (x * sp.eye(2) - m_).det().subs(x, th.bound)
     if not sp.factor(sp.expand(-p_at_bound)).is_nonnegative:
         return None
-    return Verdict("unproven", "sympy (2x2 reduction)",
-                   "SymPy shows it on the 2x2 family only: det(bound·I − M) = −M12² <= 0, so bound <= "
-                   "λ_max(M); the n×n step is the Rayleigh principle at u1 (textbook, not "
-                   "machine-checked); specdef check c1.spectrum.joint tests it numerically")
+    from ._check import numeric_check
+
+    num = numeric_check(th)
+    if num.status != "unproven":
+        return num
+    return Verdict("unproven", "sympy (2x2 reduction) + " + num.method,
+                   "SymPy shows the 2x2 reduction only (det(bound·I − M) = −M12² <= 0, the n×n "
+                   "step is the Rayleigh principle at u1, not machine-checked); " + num.detail,
+                   None, num.n_points)
 
 
 @register("specdef.hessian.sigma1_growth")
