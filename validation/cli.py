@@ -106,6 +106,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     checks = select(args.ids)
     report = run_checks(checks, ctx, out=args.out, resume=args.resume,
                         progress=not args.no_progress)
+    if report.skipped:
+        print(f"specdef: resumed; {len(report.skipped)} finished checks kept, not rerun: "
+              f"{', '.join(report.skipped)}", file=sys.stderr)
     if args.json:
         json.dump({"meta": report.meta, "results": [r.to_dict() for r in report.results]},
                   sys.stdout, indent=1, allow_nan=False)
