@@ -1,0 +1,323 @@
+"""The SpecDef map itself (THEORY §3): spectra of W̃ and C, and function preservation.
+
+The defence under test is ``ctx.defence(W, alpha, k)`` — SpecDef by default, a user's
+function-preserving map otherwise.  ``specdef.weight_spectrum`` is a statement about SpecDef's
+spectrum: a user defence runs through it and may legitimately fail it (that is the information:
+its W̃ does not have SpecDef's singular values); ``specdef.function_preservation`` applies to any
+defence.
+
+Checks
+------
+``specdef.weight_spectrum``
+    ``σ_j(W̃)`` against ``ctx.proven("specdef.weight_spectrum", sigma=σ_j(W), alpha, j, k)`` for
+    every j, over square, tall and wide W, ``k ∈ {1, r/2, r}`` and α up to 1e8.  The singular
+    values of W are prescribed (geometric over two decades, with a tie ``σ_{r/2} = σ_{r/2+1}``
+    at the k boundary, where the inflated subspace is not unique: the adversarial case).  A
+    second record compares the eigenvalues of C with ``1/T_jj = sigma/bound`` at ``sigma = 1``.
+``specdef.function_preservation``
+    ``‖fl(C fl(W̃X)) − WX‖_F/(‖W‖_2‖X‖_F)`` (from :func:`numerics.reconstruction_error`,
+    renormalised on the host) against the first-order model ``c·α·u``, in float32 AND float64
+    whatever ``ctx.dtype``, for α = 1, 10, …, 1e12.  See the check's docstring for the records.
+
+Tolerances (all from :mod:`validation._tolerance`).  The SVD of W̃ in the run's dtype has an
+absolute error of about ``n·u·σ_1(W̃)`` (``n = max(m, n)``), so ``σ_j(W̃)`` is compared with
+``accumulated_rtol(dtype, n, kappa=σ_1(W̃)/σ_j(W̃))`` — the ``c·u·α·σ_1/σ_j`` of the brief with
+``c = 8n``.  The entries of C carry an absolute error ``u``, so its eigenvalue ``1/α`` is
+compared with ``accumulated_rtol(dtype, m, kappa=α)``.  A point whose tolerance exceeds
+:func:`resolution_limit` (= ``rtol("float32")``, 1.4e-3, the coarsest comparison tolerance of the
+toolkit) cannot resolve a 1 % error; it is kept in ``data`` (``resolved = False``) and left out
+of the verdict; a record with no resolved point is ``ERROR`` (premise failed numerically).
+
+Records report the *worst* point: the one with the largest normalised deviation
+``|empirical − proven|/(rtol·|proven|)`` (signed for one-sided bounds, see :func:`pick_worst`),
+so a record passes iff every resolved point passes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._records import Status
+from .._registry import Context, check
+from .._tolerance import accumulated_rtol, rtol as dtype_rtol, unit_roundoff
+
+__all__ = ["defend", "pick_worst", "points_record", "resolution_limit", "loglog_slope", "host",
+           "hvp_operator", "evaluate_derived"]
+
+WEIGHT, PRESERVE = "specdef.weight_spectrum", "specdef.function_preservation"
+
+
+# ---------------------------------------------------------------------------------- helpers
+def host(x: Any) -> np.ndarray:
+    """A backend array as a float64 NumPy array (the one host hop)."""
+    from numerics import to_host
+
+    return np.asarray(to_host(x), dtype=np.float64)
+
+
+def defend(ctx: Context, W: np.ndarray, alpha: float, k: int, dtype: str | None = None
+           ) -> tuple[Any, Any]:
+    """``ctx.defence`` applied to host ``W`` in ``dtype`` (default the run's): ``(W̃, C)``.
+
+    The defence receives W on the run's backend in that dtype (what a deployed model stores) and
+    its outputs are brought back onto the backend in that dtype, whatever it returned.
+    """
+    dt = dtype or ctx.dtype
+    Wt, C = ctx.defence(ctx.asarray(W, dtype=dt), alpha, k)
+    return ctx.asarray(host(Wt), dtype=dt), ctx.asarray(host(C), dtype=dt)
+
+
+def resolution_limit() -> float:
+    """Largest per-point tolerance still used for a verdict: ``rtol("float32")`` (1.4e-3)."""
+    return dtype_rtol("float32")
+
+
+def pick_worst(points: Sequence[dict], kind: str) -> dict | None:
+    """The resolved point with the largest normalised deviation, or ``None`` if none resolved.
+
+    Each point has ``emp``, ``prv``, ``rtol``.  Score ``(emp − prv)/(rtol·|prv|)`` for an
+    ``upper`` bound, its negative for ``lower``, its absolute value for ``exact``/``tight``.
+    """
+    lim = resolution_limit()
+    best, best_score = None, -math.inf
+    for p in points:
+        if not p.get("resolved", p["rtol"] <= lim):
+            continue
+        dev = (p["emp"] - p["prv"]) / (p["rtol"] * abs(p["prv"]) if p["prv"] != 0 else p["rtol"])
+        score = dev if kind == "upper" else -dev if kind == "lower" else abs(dev)
+        if not math.isfinite(score):
+            score = math.inf
+        if best is None or score > best_score:
+            best, best_score = p, score
+    return best
+
+
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Least-squares slope of ``log y`` against ``log x`` (None with fewer than 2 points)."""
+    pts = [(math.log(a), math.log(b)) for a, b in zip(x, y)
+           if a is not None and b is not None and a > 0 and b > 0 and math.isfinite(b)]
+    if len(pts) < 2 or len({p[0] for p in pts}) < 2:
+        return None
+    return float(np.polyfit([p[0] for p in pts], [p[1] for p in pts], 1)[0])
+
+
+def hvp_operator(ctx: Context, model: Any, theta: Any) -> tuple[Any, str]:
+    """``(v ↦ H v, backend)`` for :func:`numerics.extreme_eigenvalues` (NumPy or CuPy arrays)."""
+    if ctx.backend == "cupy":
+        return (lambda v: model.hvp(theta, v)), "cupy"
+    if ctx.backend == "numpy":
+        return (lambda v: model.hvp(theta, ctx.xp.asarray(v, dtype=model.dtype))), "numpy"
+    return (lambda v: host(model.hvp(theta, ctx.asarray(v)))), "numpy"
+
+
+def evaluate_derived(ctx: Context, theorem_id: str, name: str, **params: float) -> float:
+    """A theorem's ``derived[name]`` at ``params`` (SymPy substitution, unperturbed)."""
+    th = ctx.theorem(theorem_id)
+    expr = th.derived[name]
+    subs = {th.symbols[p]: v for p, v in params.items() if p in th.symbols}
+    return float(expr.subs(subs).evalf())
+
+
+def points_record(ctx: Context, check_id: str, theorem: str, points: list[dict], kind: str, *,
+            what: str, data: dict, extra_params: dict | None = None, **kw: Any):
+    """One record for many comparison points: the worst resolved one (:func:`pick_worst`).
+
+    Each point is ``{emp, prv, rtol, params, label}`` (``resolved`` optional, default
+    ``rtol <= resolution_limit()``).  With no resolved point the record is ``ERROR`` with a
+    "premise failed numerically" detail.  ``data`` gains ``n_points`` and ``n_resolved``.
+    """
+    n_res = sum(p.get("resolved", p["rtol"] <= resolution_limit()) for p in points)
+    worst = pick_worst(points, kind)
+    data = dict(data, n_points=len(points), n_resolved=int(n_res))
+    if worst is None:
+        return ctx.result(check_id, theorem, dict(extra_params or {}), None, None,
+                          status=Status.ERROR, kind=kind, data=data,
+                          detail=f"premise failed numerically: none of {len(points)} {what} is "
+                                 f"resolved in {ctx.dtype} (tolerance > {resolution_limit():.2g})",
+                          **kw)
+    params = dict(worst["params"], **(extra_params or {}))
+    rec = ctx.result(check_id, theorem, params, worst["emp"], worst["prv"], rtol=worst["rtol"],
+                     kind=kind, data=data, **kw)
+    unres = len(points) - n_res
+    rec.detail = (f"worst of {n_res} {what}" + (f" ({unres} unresolved in {ctx.dtype} left out)"
+                                                if unres else "") + f": {worst['label']}")
+    return rec
+
+
+# ---------------------------------------------------------------------------------- instances
+def _designed(rng: np.random.Generator, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``W = U diag(s) V^T`` with geometric ``s`` over two decades and a tie at ``r/2``."""
+    r = min(m, n)
+    s = np.logspace(0.0, -2.0, r)
+    if r >= 2:
+        s[r // 2] = s[r // 2 - 1]  # σ_{r/2} = σ_{r/2+1}: the top-(r/2) subspace is not unique
+    U = np.linalg.qr(rng.standard_normal((m, m)))[0][:, :r]
+    V = np.linalg.qr(rng.standard_normal((n, n)))[0][:, :r]
+    return (U * s) @ V.T, s
+
+
+def _shapes(ctx: Context) -> list[tuple[int, int]]:
+    return ctx.pick(small=[(6, 6), (8, 5), (5, 8)], paper=[(32, 32), (48, 24), (24, 48)],
+                    large=[(512, 512), (1024, 256), (256, 1024)])
+
+
+def _alphas_spectrum(ctx: Context) -> list[float]:
+    return ctx.pick(small=[1.0, 10.0, 1e2, 1e4, 1e6, 1e8],
+                    paper=[1.0, 10.0, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8])
+
+
+# ---------------------------------------------------------------------------------- check 1
+@check(WEIGHT, WEIGHT, "σ_j(W̃) = T_jj σ_j(W) for every j and eig(C) = {1/α, 1}: square, tall "
+       "and wide W, k ∈ {1, r/2, r}, α up to 1e8", claim="C1")
+def check_weight_spectrum(ctx: Context) -> list:
+    """Singular values of W̃ and eigenvalues of C against the theorem, worst point per record.
+
+    SpecDef-specific: a user defence is run through it and may fail (informative).
+    """
+    rng = ctx.rng(WEIGHT)
+    xp, dt = ctx.xp, ctx.dtype
+    sv_pts, c_pts = [], []
+    series: dict[str, list] = {"alpha": [], "sigma1_ratio": [], "sigma1_ratio_theory": [],
+                               "c_min": [], "c_min_theory": [], "max_rel_err": []}
+    alphas = _alphas_spectrum(ctx)
+    instances = [(shape, *_designed(rng, *shape)) for shape in _shapes(ctx)]
+    per_alpha_err = {a: 0.0 for a in alphas}
+    for (m, n), W, s in instances:
+        r = min(m, n)
+        for alpha in alphas:
+            for k in sorted({1, max(1, r // 2), r}):
+                Wt, C = defend(ctx, W, alpha, k)
+                sv = np.sort(host(xp.linalg.svdvals(Wt)))[::-1]
+                Ch = host(C)
+                sym = np.allclose(Ch, Ch.T, rtol=0, atol=4 * unit_roundoff(dt) * np.abs(Ch).max())
+                ev = np.sort(np.linalg.eigvalsh(0.5 * (Ch + Ch.T)) if sym
+                             else np.real(np.linalg.eigvals(Ch)))
+                prv = [ctx.proven(WEIGHT, sigma=float(s[j]), alpha=alpha, j=j + 1, k=k)
+                       for j in range(r)]
+                top = max(prv) if prv else 1.0
+                for j in range(r):
+                    tol = accumulated_rtol(dt, max(m, n), kappa=top / prv[j])
+                    sv_pts.append(dict(emp=float(sv[j]), prv=prv[j], rtol=tol, params=dict(
+                        sigma=float(s[j]), alpha=alpha, j=j + 1, k=k, shape=[m, n]),
+                        label=f"σ_{j + 1}(W̃) of a {m}×{n} W, k={k}, α={alpha:g}: "
+                              f"{sv[j]:.10g} vs {prv[j]:.10g}"))
+                    if tol <= resolution_limit():
+                        per_alpha_err[alpha] = max(per_alpha_err[alpha],
+                                                   abs(sv[j] - prv[j]) / prv[j])
+                # eigenvalues of C, ascending, against 1/T_jj in direction order j = 1..m
+                cth = sorted(1.0 / ctx.proven(WEIGHT, sigma=1.0, alpha=alpha, j=i + 1, k=k)
+                             for i in range(m))
+                for i in range(m):
+                    c_pts.append(dict(emp=float(ev[i]), prv=cth[i], rtol=accumulated_rtol(
+                        dt, m, kappa=1.0 / cth[i]), params=dict(alpha=alpha, k=k, i=i + 1,
+                                                                 shape=[m, n]),
+                        label=f"λ_{i + 1}(C) of a {m}×{n} W, k={k}, α={alpha:g}: "
+                              f"{ev[i]:.10g} vs {cth[i]:.10g}"))
+                if (m, n) == instances[0][0] and k == 1:
+                    series["alpha"].append(alpha)
+                    series["sigma1_ratio"].append(float(sv[0] / s[0]))
+                    series["sigma1_ratio_theory"].append(prv[0] / float(s[0]))
+                    series["c_min"].append(float(ev[0]))
+                    series["c_min_theory"].append(cth[0])
+    series["max_rel_err"] = [per_alpha_err[a] for a in series["alpha"]]
+    shapes = [list(i[0]) for i in instances]
+    common = dict(shapes=shapes, defence=ctx.defence_name)
+    return [
+        points_record(ctx, WEIGHT, WEIGHT, sv_pts, "exact", what="σ_j(W̃) values",
+                data=dict(series, **common)),
+        points_record(ctx, WEIGHT, WEIGHT, c_pts, "exact", what="eigenvalues of C",
+                data=dict(alpha=series["alpha"], c_min=series["c_min"],
+                          c_min_theory=series["c_min_theory"], **common)),
+    ]
+
+
+# ---------------------------------------------------------------------------------- check 2
+def _preservation_instance(ctx: Context) -> tuple[np.ndarray, np.ndarray, int]:
+    """W (m×n, Gaussian) and a batch X: half random, half along W's top right singular vectors."""
+    rng = ctx.rng(PRESERVE)
+    m, n, B = ctx.pick(small=(16, 12, 32), paper=(64, 48, 256), large=(512, 384, 4096))
+    W = rng.standard_normal((m, n)) / math.sqrt(n)
+    k = max(1, min(m, n) // 4)
+    V = np.linalg.svd(W)[2][:k].T  # top-k right singular vectors: W̃x is then α times larger
+    X = rng.standard_normal((n, B))
+    X[:, B // 2:] = V @ rng.standard_normal((k, B - B // 2)) + 1e-3 * X[:, B // 2:]
+    return W, X, k
+
+
+@check(PRESERVE, PRESERVE, "‖fl(C fl(W̃x)) − Wx‖/(‖W‖‖x‖) vs the first-order model c·α·u, "
+       "float32 and float64, α = 1 … 1e12", claim="C1")
+def check_function_preservation(ctx: Context) -> list:
+    """Function-preservation error against ``c·α·u``, in float32 and float64 (any ctx.dtype).
+
+    Records, per dtype:
+
+    * *error vs model* (``upper``): the measured relative error at the α where it comes closest
+      to ``ctx.proven(..., alpha, u, c)`` with the rigorous constant ``c = (n+m)√(m r)``.  Only
+      points with ``α·u < 1`` are inside the first-order model; the others (float32 from
+      α = 1e8) are recorded in ``data`` (``outside_model_<dtype>``) and left out of the verdict.
+      The rigorous constant is far from attained by round-to-nearest (measured errors are a
+      few ``α·u``), so this record alone cannot detect a 1 % change of the bound.
+    * *model vs rigorous* (``tight``, lower side, rtol ``2cu``): the theorem states
+      ``c·α·u ≤ α·γ_c ≤ c·α·u·(1 + 2cu)`` with ``γ_c = cu/(1 − cu)`` (the bound is the first-order
+      term of the rigorous Higham bound).  The record compares ``α·γ_c`` (the theorem's
+      ``derived["rigorous"]``) with the proven value at the instance's ``(α, u, c)``; a bound off
+      by 1 % is VIOLATED (too large) or LOOSE (too small).
+
+    ``data`` (on every record): ``alpha``, ``float32``, ``float64`` (measured errors, None where
+    not finite), ``model_float32``, ``model_float64`` (``c·α·u``) and ``outside_model_*``.
+    """
+    from numerics import reconstruction_error
+
+    W, X, k = _preservation_instance(ctx)
+    m, n = W.shape
+    r = min(m, n)
+    c = (n + m) * math.sqrt(m * r)
+    alphas = [10.0 ** e for e in range(0, 13)]
+    norm_w, norm_x = float(np.linalg.norm(W, 2)), float(np.linalg.norm(X))
+    norm_wx = float(np.linalg.norm(W @ X))
+    data: dict[str, Any] = {"alpha": alphas, "c": c, "k": k, "shape": [m, n],
+                            "batch": int(X.shape[1]), "defence": ctx.defence_name}
+    out = []
+    for dt in ("float32", "float64"):
+        u = unit_roundoff(dt)
+        Wd, Xd = ctx.asarray(W, dtype=dt), ctx.asarray(X, dtype=dt)
+        errs, model, outside, pts = [], [], [], []
+        for alpha in alphas:
+            Wt, C = defend(ctx, W, alpha, k, dtype=dt)
+            with np.errstate(all="ignore"):
+                rel = float(host(reconstruction_error(Wd, Wt, C, Xd)))
+            err = rel * norm_wx / (norm_w * norm_x)  # theorem normalisation ‖W‖_2 ‖X‖_F
+            prv = ctx.proven(PRESERVE, alpha=alpha, u=u, c=c)
+            errs.append(err if math.isfinite(err) else None)
+            model.append(prv)
+            outside.append(bool(alpha * u >= 1.0))
+            if alpha * u < 1.0 and math.isfinite(err):
+                pts.append(dict(emp=err, prv=prv, rtol=dtype_rtol(dt), resolved=True,
+                                params=dict(alpha=alpha, u=u, c=c),
+                                label=f"α={alpha:g}: error {err:.3g} vs c·α·u {prv:.3g} "
+                                      f"(ratio {err / prv:.3g})"))
+        data[dt], data[f"model_{dt}"], data[f"outside_model_{dt}"] = errs, model, outside
+        out.append((dt, pts))
+    records = []
+    for dt, pts in out:
+        u = unit_roundoff(dt)
+        rec = points_record(ctx, PRESERVE, PRESERVE, pts, "upper", what=f"{dt} in-model α values",
+                      data=data)
+        rec.dtype = dt
+        rec.detail = f"{dt} error vs c·α·u: " + rec.detail
+        records.append(rec)
+        worst = pick_worst(pts, "upper") or dict(params=dict(alpha=1.0, u=u, c=c))
+        alpha = worst["params"]["alpha"]
+        rigorous = evaluate_derived(ctx, PRESERVE, "rigorous", alpha=alpha, u=u, c=c)
+        prv = ctx.proven(PRESERVE, alpha=alpha, u=u, c=c)
+        rec2 = ctx.result(PRESERVE, PRESERVE, dict(alpha=alpha, u=u, c=c, relation="model vs "
+                                                   "rigorous"), rigorous, prv, rtol=2 * c * u,
+                          kind="tight", side="lower", data=data,
+                          detail=f"{dt}: rigorous α·γ_c {rigorous:.6g} vs first-order c·α·u "
+                                 f"{prv:.6g} (claim: equal to O(u²), within 2cu = {2 * c * u:.2g})")
+        rec2.dtype = dt
+        records.append(rec2)
+    return records
