@@ -1,0 +1,163 @@
+"""Theorem 3: the displayed and corrected lower bounds against σ_1(ABC), on random,
+adversarial and real Hessian cross-blocks; points above the line y = x are counterexamples.
+
+Reads the records of module ``validation/checks/theorem3.py``:
+
+``theorem3.{displayed,corrected}.{random,adversarial}``
+    one record each: ``empirical = σ_1(ABC)`` and ``proven`` = the bound at the search's most
+    extreme instance (for the displayed form, the shrunk counterexample); ``data`` holds
+    ``n_violations`` and ``params`` the search size (``n_triples`` or ``n_starts``).
+``theorem3.real_hessian_blocks``
+    one record per block: ``empirical = σ_1(block)``, ``proven`` = corrected bound,
+    ``data["displayed_bound"]`` the displayed form on the same factorisation.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from ._registry import main_for
+from ._results import MissingDataError, field, num, optional, records
+from ._style import PALETTE, SINGLE, new_figure, styled
+
+NAME = "theorem3"
+SEARCHES = ("random", "adversarial")
+FORMS = ("displayed", "corrected")
+CHECKS = tuple(f"theorem3.{f}.{s}" for f in FORMS for s in SEARCHES) + (
+    "theorem3.real_hessian_blocks",)
+SIZE = (SINGLE, 3.2)
+COLOR = {"displayed": PALETTE["vermillion"], "corrected": PALETTE["blue"]}
+MARKER = {"random": "o", "adversarial": "^", "real": "s"}
+SOURCE = {"random": "random triples", "adversarial": "adversarial search",
+          "real": "real Hessian blocks"}
+
+
+def _value(rec: dict, key: str) -> float:
+    if rec.get(key) is None:
+        raise MissingDataError(f"figure {NAME!r}: check {rec.get('check')!r} has no {key!r} "
+                               f"value (status {rec.get('status')})")
+    return num(rec[key])
+
+
+def points(results: dict) -> list[dict]:
+    """Every plotted point: ``sigma1, bound, form, source, violates`` and the search counts."""
+    pts = []
+    for form in FORMS:
+        for search in SEARCHES:
+            for r in records(results, f"theorem3.{form}.{search}", NAME):
+                s1, b = _value(r, "empirical"), _value(r, "proven")
+                params = r.get("params") or {}
+                total = params.get("n_triples", params.get("n_starts"))
+                pts.append(dict(sigma1=s1, bound=b, form=form, source=search,
+                                violates=r.get("status") in ("REFUTED", "VIOLATED"),
+                                n_violations=num(field(r, "n_violations", NAME)),
+                                n_total=num(total)))
+    for r in records(results, "theorem3.real_hessian_blocks", NAME):
+        s1, rtol = _value(r, "empirical"), num(r.get("rtol"))
+        pts.append(dict(sigma1=s1, bound=_value(r, "proven"), form="corrected", source="real",
+                        violates=r.get("status") in ("REFUTED", "VIOLATED")))
+        db = num(field(r, "displayed_bound", NAME))
+        holds = optional(r, "displayed_holds")  # the check's own verdict, when it gives one
+        pts.append(dict(sigma1=s1, bound=db, form="displayed", source="real",
+                        violates=(not holds) if isinstance(holds, bool) else
+                        db > s1 * (1 + (rtol if math.isfinite(rtol) else 0.0))))
+    return pts
+
+
+def _summary(pts: list[dict]) -> str:
+    lines = []
+    for form in FORMS:
+        parts = [f"{p['n_violations']:.0f}/{p['n_total']:.0f} "
+                 + ("triples" if p["source"] == "random" else "starts")
+                 for p in pts if p["form"] == form and "n_total" in p
+                 and math.isfinite(p["n_total"])]
+        if parts:
+            lines.append(f"{form}: " + ", ".join(parts) + " violate")
+    return "\n".join(lines)
+
+
+@styled
+def make(results: dict):
+    """Log-log scatter of the bound against ``σ_1(ABC)``, colour = form, marker = source.
+
+    Parameters
+    ----------
+    results : dict
+        A loaded results file.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    A lower bound must lie on or below ``y = x``.  Circled points are counterexamples (status
+    ``REFUTED``/``VIOLATED``, or a displayed bound above ``σ_1`` on a real block); the text
+    gives how many of all searched triples (starts) violated each form.  Off-scale values are
+    drawn on the edge with a marker pointing off the axes: ``σ_1(ABC) = 0`` (a counterexample
+    with ``ABC = 0``) on the left edge, a bound ``≤ 0`` (the corrected form can be negative) on
+    the bottom edge.
+    """
+    pts = points(results)
+    fig, ax = new_figure(*SIZE)
+    vals = [v for p in pts for v in (p["sigma1"], p["bound"]) if math.isfinite(v) and v > 0]
+    if not vals:
+        raise MissingDataError(f"figure {NAME!r}: no positive σ_1 or bound to plot")
+    lo, hi = min(vals) / 2.5, max(vals) * 2.5
+    ax.fill_between([lo, hi], [lo, hi], [hi, hi], color=PALETTE["vermillion"], alpha=0.07,
+                    linewidth=0, zorder=0)
+    ax.plot([lo, hi], [lo, hi], color="0.2", linewidth=0.8, zorder=1)
+    for p in pts:
+        # off-scale values (σ_1 = 0, bound ≤ 0) sit on the edge, marker pointing off the axes
+        x = p["sigma1"] if p["sigma1"] > 0 else lo
+        y = p["bound"] if p["bound"] > 0 else lo
+        mk = "<" if p["sigma1"] <= 0 else "v" if p["bound"] <= 0 else MARKER[p["source"]]
+        hollow = p["form"] == "corrected"  # drawn on top, see-through: coincident points show
+        ax.plot(x, y, linestyle="none", marker=mk, markersize=6 if hollow else 5,
+                color=COLOR[p["form"]], markerfacecolor="none" if hollow else COLOR[p["form"]],
+                markeredgewidth=1.1 if hollow else 1.0, zorder=3.5 if hollow else 3,
+                clip_on=False)
+        if p["violates"]:
+            ax.plot(x, y, linestyle="none", marker="o", markersize=10, markerfacecolor="none",
+                    markeredgecolor=PALETTE["black"], markeredgewidth=0.8, zorder=4,
+                    clip_on=False)
+            what = (r"$\sigma_1 = 0$" if p["sigma1"] <= 0 else
+                    rf"bound/$\sigma_1$ = {p['bound'] / p['sigma1']:.3g}")
+            ax.annotate(what, (x, y), xytext=(8, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=6, zorder=5,
+                        bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(r"$\sigma_1(ABC)$ (largest singular value of the block)")
+    ax.set_ylabel(r"Theorem-3 lower bound on $\sigma_1(ABC)$")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], linestyle="none", marker="s", color=COLOR[f],
+                      markerfacecolor=COLOR[f] if f == "displayed" else "none",
+                      label=f"{f} form") for f in FORMS]
+    handles += [Line2D([], [], linestyle="none", marker=MARKER[s], color="0.35",
+                       markerfacecolor="white", label=SOURCE[s]) for s in MARKER]
+    handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9,
+                          markerfacecolor="none", markeredgecolor="k", label="counterexample"))
+    handles.append(Patch(facecolor=PALETTE["vermillion"], alpha=0.15, edgecolor="0.2",
+                         linewidth=0.6, label=r"bound $> \sigma_1$: violated"))
+    ax.legend(handles=handles, loc="upper left", fontsize=6)
+    summary = _summary(pts)
+    if summary:
+        ax.text(0.98, 0.14, summary, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=5.8, color="0.25", linespacing=1.3)
+    return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m figures.fig5_theorem3 [--results PATH] [--out DIR]``."""
+    return main_for(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
