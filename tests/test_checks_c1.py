@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
+from validation.defences import diagonal_rescaling
 import pytest
 
 from validation import Context, Status, run_checks, select
@@ -18,13 +20,13 @@ IDS = {"specdef.weight_spectrum", "specdef.function_preservation", "c1.spectrum.
 
 
 def rescaling(W, alpha, k):
-    """A second function-preserving defence: ``W̃ = D W``, ``C = D⁻¹``, ``D = diag(α·1_k, 1)``."""
-    from numerics import get_namespace
-
-    xp = get_namespace(W)
-    m = W.shape[0]
-    d = xp.asarray(np.where(np.arange(m) < k, float(alpha), 1.0), dtype=W.dtype)
-    return d[:, None] * W, xp.eye(m, dtype=W.dtype) / d[None, :]
+    """The library's second defence (``W̃ = D W``, ``C = D⁻¹``), checked against its definition."""
+    Wi, C = diagonal_rescaling(W, alpha, k)
+    d = np.where(np.arange(W.shape[0]) < k, float(alpha), 1.0)
+    tol = 4 * np.finfo(np.asarray(W).dtype).eps
+    np.testing.assert_allclose(np.asarray(Wi), d[:, None] * np.asarray(W), rtol=tol)
+    np.testing.assert_allclose(np.asarray(C), np.diag(1 / d), rtol=tol, atol=tol)
+    return Wi, C
 
 
 def by_check(rep):
