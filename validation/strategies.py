@@ -25,10 +25,14 @@ def orthogonal_matrices(draw: Any, n: int) -> np.ndarray:
 
 @st.composite
 def spectra(draw: Any, n: int | None = None, *, kappa: float | None = None,
-            max_n: int = 8, max_kappa: float = 1e6, mu: float = 1.0) -> np.ndarray:
-    """Eigenvalues in ``[mu, mu·kappa]`` with both endpoints present (so ``κ`` is exact)."""
+            max_n: int = 8, max_kappa: float = 1e6, mu: float = 1.0,
+            min_kappa: float = 1.0) -> np.ndarray:
+    """Eigenvalues in ``[mu, mu·kappa]`` with both endpoints present (so ``κ`` is exact).
+
+    ``kappa`` is drawn from ``[min_kappa, max_kappa]`` unless given.
+    """
     n = draw(st.integers(2, max_n)) if n is None else n
-    kappa = draw(st.floats(1.0, max_kappa)) if kappa is None else kappa
+    kappa = draw(st.floats(min_kappa, max_kappa)) if kappa is None else kappa
     inner = draw(st.lists(st.floats(0.0, 1.0), min_size=n - 2, max_size=n - 2))
     t = np.array([0.0, 1.0] + inner)
     return np.sort(mu * kappa ** t)
@@ -46,11 +50,11 @@ def spd_matrices(draw: Any, n: int | None = None, *, kappa: float | None = None,
 
 @st.composite
 def quadratics(draw: Any, n: int | None = None, *, kappa: float | None = None,
-               max_n: int = 8, max_kappa: float = 1e6):
+               max_n: int = 8, max_kappa: float = 1e6, min_kappa: float = 1.0):
     """A :class:`numerics.Quadratic` with a prescribed spectrum (its ``eigenvalues``)."""
     from numerics import Quadratic
 
-    lam = draw(spectra(n, kappa=kappa, max_n=max_n, max_kappa=max_kappa))
+    lam = draw(spectra(n, kappa=kappa, max_n=max_n, max_kappa=max_kappa, min_kappa=min_kappa))
     q = draw(orthogonal_matrices(lam.shape[0]))
     return Quadratic(lam, Q=q)
 
