@@ -40,12 +40,19 @@ class Attack:
 
 
 def _inputs(func: str, W_inflated: Any, C: Any, X: Any, Y: Any):
-    xp = get_namespace(W_inflated, C, X, Y)
-    W = require_matrix(func, "W_inflated", W_inflated, xp=xp)
-    C = require_matrix(func, "C", C, xp=xp)
+    W = require_matrix(func, "W_inflated", W_inflated)
+    C = require_matrix(func, "C", C)
+    X, Y = require_matrix(func, "X", X), require_matrix(func, "Y", Y)
+    xp = get_namespace(W, C, X, Y, func=func)
     if C.shape != (W.shape[0], W.shape[0]):
         raise InputError(f"{func}: C must have shape ({W.shape[0]}, {W.shape[0]}), "
                          f"got {tuple(C.shape)}")
+    if X.shape[0] != W.shape[1]:
+        raise InputError(f"{func}: X must have {W.shape[1]} rows (columns of W_inflated), "
+                         f"got shape {tuple(X.shape)}")
+    if tuple(Y.shape) != (W.shape[0], X.shape[1]):
+        raise InputError(f"{func}: Y must have shape ({W.shape[0]}, {X.shape[1]}), "
+                         f"got {tuple(Y.shape)}")
     return xp, W, C
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "require_matrix",
     "require_positive",
     "eps",
+    "make_rng",
 ]
 
 BACKENDS = ("numpy", "cupy", "array_api_strict")
@@ -62,10 +63,12 @@ def namespace_for(backend: str | None) -> Any:
     raise InputError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
 
 
-def get_namespace(*arrays: Any, backend: str | None = None) -> Any:
+def get_namespace(*arrays: Any, backend: str | None = None, func: str = "get_namespace") -> Any:
     """Namespace of the given arrays, or of ``backend`` when it is given.
 
     Python scalars and ``None`` are ignored.  With no arrays and no backend this is NumPy.
+    Anything else that is not an array, or arrays of different namespaces, raise
+    :class:`InputError` (prefixed with ``func``, the caller's name).
     """
     if backend is not None:
         return namespace_for(backend)
@@ -74,7 +77,12 @@ def get_namespace(*arrays: Any, backend: str | None = None) -> Any:
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, complex, bool))]
     if not arrs:
         return namespace_for("numpy")
-    return array_api_compat.array_namespace(*arrs)
+    try:
+        return array_api_compat.array_namespace(*arrs)
+    except TypeError:
+        kinds = sorted({f"{type(a).__module__.split('.')[0]}.{type(a).__name__}" for a in arrs})
+        raise InputError(f"{func}: arrays must be arrays of one namespace (NumPy, CuPy or "
+                         f"array-API), got {', '.join(kinds)}") from None
 
 
 def backend_name(xp: Any) -> str:
@@ -104,31 +112,74 @@ def to_host(x: Any) -> Any:
 
 
 def resolve_dtype(xp: Any, dtype: Any) -> Any:
-    """Map ``"float64"``/``"float32"`` (or a dtype object) to the namespace's dtype."""
+    """Map ``"float64"``/``"float32"`` (or a real floating dtype object) to the namespace's dtype.
+
+    Other names and non-floating dtypes (integer, complex, non-dtypes) raise
+    :class:`InputError`.
+    """
     if dtype is None:
         return xp.float64
     if isinstance(dtype, str):
         if dtype not in ("float64", "float32"):
             raise InputError(f"dtype: must be 'float64' or 'float32', got {dtype!r}")
         return getattr(xp, dtype)
+    name = str(dtype)
+    if "float" not in name or "complex" in name:
+        raise InputError(f"dtype: must be 'float64', 'float32' or a real floating dtype, "
+                         f"got {dtype!r}")
     return dtype
 
 
-def asarray(x: Any, *, xp: Any = None, backend: str | None = None, dtype: Any = None) -> Any:
-    """Move host data into a namespace as a floating array (float64 by default)."""
+def asarray(x: Any, *, xp: Any = None, backend: str | None = None, dtype: Any = None,
+            func: str = "asarray", name: str = "x") -> Any:
+    """Move host data into a namespace as a floating array (float64 by default).
+
+    A conversion, not a validator: NaN and inf pass through (kernels check finiteness).
+    Real numeric data (floating, integer) is converted; complex, boolean, string and object
+    data raise :class:`InputError` (``"<func>: <name> ..."``).
+    """
     if xp is None:
         xp = namespace_for(backend)
-    return xp.asarray(np.asarray(to_host(x)), dtype=resolve_dtype(xp, dtype))
+    try:
+        host = np.asarray(to_host(x))
+    except (TypeError, ValueError) as exc:  # ragged nesting, unconvertible objects
+        raise InputError(f"{func}: {name} must be real numeric data, got {type(x).__name__} "
+                         f"({str(exc).splitlines()[0] if str(exc) else 'not an array'})") from None
+    if host.dtype.kind not in "fiu":
+        raise InputError(f"{func}: {name} must be real numeric data, got dtype {host.dtype}")
+    try:
+        dt = resolve_dtype(xp, dtype)
+    except InputError as exc:
+        raise InputError(f"{func}: {exc}") from None
+    return xp.asarray(host, dtype=dt)
 
 
 def eps(dtype: Any) -> float:
     """Machine epsilon of a floating dtype (works for every namespace's dtype objects)."""
     name = str(dtype)
+    if "complex" in name or "float" not in name:
+        raise InputError(f"eps: dtype must be a real floating dtype, got {dtype!r}")
     if "float32" in name:
         return float(np.finfo(np.float32).eps)
     if "float16" in name:
         return float(np.finfo(np.float16).eps)
     return float(np.finfo(np.float64).eps)
+
+
+def make_rng(func: str, rng: Any) -> np.random.Generator:
+    """``np.random.default_rng(rng)``, with a bad seed reported as :class:`InputError`."""
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{func}: rng must be None, a seed (int >= 0) or a Generator, "
+                         f"got {rng!r} ({reason})") from None
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (messages stay one short line)."""
+    r = repr(value).replace("\n", " ")
+    return r if len(r) <= limit else r[:limit - 3] + "..."
 
 
 def _short(x: Any) -> str:
@@ -140,16 +191,18 @@ def _short(x: Any) -> str:
 
 
 def require_matrix(func: str, name: str, x: Any, *, ndim: int | tuple[int, ...] = 2,
-                   xp: Any = None, floating: bool = True) -> Any:
+                   xp: Any = None, floating: bool = True, half: bool = False) -> Any:
     """Check that ``x`` is a non-empty, finite, real array with ``ndim`` dimensions.
 
-    Integer arrays are converted to float64; complex and boolean arrays are refused.
-    Returns the (possibly converted) array.
+    Integer arrays are converted to float64 and float16 ones to float32 (the linear-algebra
+    libraries take neither), unless ``half`` keeps float16 for a caller that needs no
+    factorisation; complex, boolean and non-numeric (string, object, datetime) arrays are
+    refused.  Returns the (possibly converted) array.
     """
-    if xp is None:
-        xp = get_namespace(x)
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+    if not hasattr(x, "shape") or not hasattr(x, "dtype") or not hasattr(x, "ndim"):
         raise InputError(f"{func}: {name} must be an array, got {type(x).__name__}")
+    if xp is None:
+        xp = get_namespace(x, func=func)
     ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if x.ndim not in ndims:
         want = " or ".join(str(d) for d in ndims)
@@ -157,37 +210,52 @@ def require_matrix(func: str, name: str, x: Any, *, ndim: int | tuple[int, ...] 
     if any(s == 0 for s in x.shape):
         raise InputError(f"{func}: {name} must be non-empty, got {_short(x)}")
     kind = str(x.dtype)
-    if "complex" in kind or "bool" in kind:
+    if "complex" in kind or "bool" in kind or ("float" not in kind and "int" not in kind):
         raise InputError(f"{func}: {name} must be real floating, got dtype {kind}")
     if floating and "float" not in kind:
         x = xp.astype(x, xp.float64)
+    elif floating and "float16" in kind and not half:
+        x = xp.astype(x, xp.float32)
     if not bool(xp.all(xp.isfinite(x))):
         raise InputError(f"{func}: {name} must have finite entries, got NaN or inf in {_short(x)}")
     return x
 
 
+def _real_scalar(func: str, name: str, value: Any) -> float:
+    """``float(value)`` for a real scalar (int beyond the float range: inf); else InputError."""
+    kind = getattr(getattr(value, "dtype", None), "kind", "f")
+    if isinstance(value, (complex, str, bytes)) or value is None or kind not in "fiub" or (
+            getattr(value, "ndim", 0) != 0):
+        raise InputError(f"{func}: {name} must be a real number, got {_brief(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range
+        return math.inf
+    except (TypeError, ValueError):
+        raise InputError(f"{func}: {name} must be a real number, got {_brief(value)}") from None
+
+
 def require_positive(func: str, name: str, value: Any, *, allow_zero: bool = False,
                      integer: bool = False) -> Any:
-    """Check a scalar parameter is finite and > 0 (>= 0 with ``allow_zero``)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{func}: {name} must be a real number, got {value!r}") from None
+    """Check a scalar parameter is finite and > 0 (>= 0 with ``allow_zero``).
+
+    With ``integer`` it must also be integral (``2.0`` is, ``True`` is not) and ``<= 2**53``.
+    """
+    v = _real_scalar(func, name, value)
     if integer and (isinstance(value, bool) or not math.isfinite(v) or v != int(v)):
-        raise InputError(f"{func}: {name} must be an integer, got {value!r}")
+        raise InputError(f"{func}: {name} must be an integer, got {_brief(value)}")
+    if integer and v > 2**53:  # beyond exact float64 integers: no count is meant to be that big
+        raise InputError(f"{func}: {name} must be <= 2**53, got {_brief(value)}")
     ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
     if not ok:
         rel = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{func}: {name} must be finite and {rel}, got {value!r}")
+        raise InputError(f"{func}: {name} must be finite and {rel}, got {_brief(value)}")
     return int(v) if integer else v
 
 
 def require_finite(func: str, name: str, value: Any) -> float:
     """Check a scalar parameter is a finite real number."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{func}: {name} must be a real number, got {value!r}") from None
+    v = _real_scalar(func, name, value)
     if not math.isfinite(v):
-        raise InputError(f"{func}: {name} must be finite, got {value!r}")
+        raise InputError(f"{func}: {name} must be finite, got {_brief(value)}")
     return v

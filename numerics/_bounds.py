@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ._backend import get_namespace, require_matrix, to_host
 from ._errors import InputError
 
@@ -53,9 +55,13 @@ class CrossBlockBound:
 
     @property
     def ratio(self) -> float:
-        """``value / σ_1(ABC)``: above 1 means the bound is violated."""
-        return self.value / self.sigma1_ABC if self.sigma1_ABC > 0 else float("inf") * (
-            self.value > 0)
+        """``value / σ_1(ABC)``: above 1 means the bound is violated (0/0 counts as 1).
+
+        Never NaN: ``inf`` for a positive bound on a zero product, 1.0 when both are 0.
+        """
+        if self.sigma1_ABC > 0:
+            return self.value / self.sigma1_ABC
+        return float("inf") if self.value > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -87,20 +93,30 @@ def cross_block_terms(A: Any, B: Any, C: Any) -> CrossBlockTerms:
     column.  All cosines come from cumulative sums of squared projections, so the grid costs
     three SVDs (and a fourth for ``σ_1(ABC)``).
     """
-    A = require_matrix("cross_block_bound", "A", A)
-    B = require_matrix("cross_block_bound", "B", B)
-    C = require_matrix("cross_block_bound", "C", C)
+    return _terms("cross_block_terms", A, B, C)
+
+
+def _terms(func: str, A: Any, B: Any, C: Any) -> CrossBlockTerms:
+    A = require_matrix(func, "A", A)
+    B = require_matrix(func, "B", B)
+    C = require_matrix(func, "C", C)
     if A.shape[1] != B.shape[0] or B.shape[1] != C.shape[0]:
-        raise InputError("cross_block_bound: shapes must chain as (p,q),(q,s),(s,t), got "
+        raise InputError(f"{func}: shapes must chain as (p,q),(q,s),(s,t), got "
                          f"A{tuple(A.shape)}, B{tuple(B.shape)}, C{tuple(C.shape)}")
-    xp = get_namespace(A, B, C)
+    xp = get_namespace(A, B, C, func=func)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ABC = A @ (B @ C)
+    if not bool(xp.all(xp.isfinite(ABC))):
+        raise InputError(f"{func}: A, B, C must be small enough for A·B·C to be finite, got "
+                         + ", ".join(f"max|{k}| = {float(to_host(xp.max(xp.abs(v)))):.3g}"
+                                     for k, v in (("A", A), ("B", B), ("C", C))))
     _, sA, VhA = xp.linalg.svd(A, full_matrices=False)
     UB, sB, VhB = xp.linalg.svd(B, full_matrices=False)
     UC, sC, _ = xp.linalg.svd(C, full_matrices=False)
     # cos^2 θ_1(r1) = Σ_{i<=r1} <v_i(A), u_1(B)>^2 ; cos^2 θ_2(r2) = Σ_{j<=r2} <u_j(C), v_1(B)>^2
     c1sq = xp.clip(xp.cumulative_sum((VhA @ UB[:, 0]) ** 2), 0.0, 1.0)
     c2sq = xp.clip(xp.cumulative_sum((xp.matrix_transpose(UC) @ VhB[0, :]) ** 2), 0.0, 1.0)
-    s1 = xp.linalg.svd(A @ (B @ C), full_matrices=False)[1][0]
+    s1 = xp.linalg.svd(ABC, full_matrices=False)[1][0]
     sB_host = to_host(sB)
     return CrossBlockTerms(sA=to_host(sA), cos1=to_host(xp.sqrt(c1sq)), sC=to_host(sC),
                            cos2=to_host(xp.sqrt(c2sq)), sB1=float(sB_host[0]),
@@ -125,8 +141,7 @@ def cross_block_bound(A: Any, B: Any, C: Any, variant: str = "displayed") -> Cro
     if variant not in BOUND_VARIANTS:
         raise InputError(f"cross_block_bound: variant must be one of {BOUND_VARIANTS}, "
                          f"got {variant!r}")
-    t = cross_block_terms(A, B, C)
-    import numpy as np  # host arrays only
+    t = _terms("cross_block_bound", A, B, C)
 
     c1, c2 = t.cos1[:, None], t.cos2[None, :]
     core = t.sB1 * c1 * c2

@@ -11,7 +11,9 @@ import math
 from functools import cached_property
 from typing import Any, Sequence
 
-from ._backend import get_namespace, require_matrix, to_host
+import numpy as np
+
+from ._backend import get_namespace, require_matrix, require_positive, to_host
 from ._errors import InputError
 from ._model_base import LeastSquaresModel, _kron, _svd_rank, _unvec, _vec
 
@@ -50,12 +52,14 @@ class LinearChain(LeastSquaresModel):
                  max_dense: int = 4096) -> None:
         func = type(self).__name__
         if not isinstance(factors, (list, tuple)) or len(factors) == 0:
-            raise InputError(f"{func}: factors must be a non-empty list of matrices, "
-                             f"got {type(factors).__name__} of length {len(factors or ())}")
+            got = (f"{type(factors).__name__} of length {len(factors)}"
+                   if isinstance(factors, (list, tuple)) else type(factors).__name__)
+            raise InputError(f"{func}: factors must be a non-empty list of matrices, got {got}")
         L = len(factors)
-        xp = self.xp = get_namespace(*factors, X, Y)
-        mats = [require_matrix(func, f"factors[{i}]", M, xp=xp) for i, M in enumerate(factors)]
-        X, Y = require_matrix(func, "X", X, xp=xp), require_matrix(func, "Y", Y, xp=xp)
+        max_dense = require_positive(func, "max_dense", max_dense, integer=True)
+        mats = [require_matrix(func, f"factors[{i}]", M) for i, M in enumerate(factors)]
+        X, Y = require_matrix(func, "X", X), require_matrix(func, "Y", Y)
+        xp = self.xp = get_namespace(*mats, X, Y, func=func)
         dims = [X.shape[0]] + [M.shape[0] for M in mats]
         for i, M in enumerate(mats):
             if M.shape[1] != dims[i]:
@@ -64,10 +68,18 @@ class LinearChain(LeastSquaresModel):
         if tuple(Y.shape) != (dims[-1], X.shape[1]):
             raise InputError(f"{func}: Y must have shape ({dims[-1]}, {X.shape[1]}), "
                              f"got {tuple(Y.shape)}")
+        if trainable is not None and (not isinstance(trainable, (list, tuple, np.ndarray)) or not all(
+                isinstance(t, (bool, np.bool_)) or (isinstance(t, (int, np.integer)) and t in (0, 1))
+                for t in np.asarray(trainable, dtype=object).reshape(-1))):
+            raise InputError(f"{func}: trainable must be {L} booleans with at least one True, "
+                             f"got {trainable!r}")
         trainable = [True] * L if trainable is None else [bool(t) for t in trainable]
         if len(trainable) != L or not any(trainable):
             raise InputError(f"{func}: trainable must be {L} booleans with at least one True, "
                              f"got {trainable!r}")
+        if names is not None and (isinstance(names, str) or not isinstance(names, (list, tuple))
+                                  or not all(isinstance(n, str) for n in names)):
+            raise InputError(f"{func}: names must be {L} distinct strings, got {names!r}")
         names = tuple(f"M{i + 1}" for i in range(L)) if names is None else tuple(names)
         if len(names) != L or len(set(names)) != L:
             raise InputError(f"{func}: names must be {L} distinct strings, got {names!r}")
@@ -110,7 +122,7 @@ class LinearChain(LeastSquaresModel):
         for i, name in enumerate(self.names):
             if not self.trainable[i] and name in mats:
                 M = mats.pop(name)
-                if tuple(M.shape) != tuple(self.factors0[i].shape) or not bool(
+                if tuple(getattr(M, "shape", ())) != tuple(self.factors0[i].shape) or not bool(
                         self.xp.all(M == self.factors0[i])):
                     raise InputError(f"{type(self).__name__}.pack: {name} is frozen and must "
                                      f"equal its fixed value, got a different array")
@@ -262,7 +274,11 @@ class SpecDefLayer(LinearChain):
 
     def __init__(self, W_inflated: Any, C: Any, X: Any, Y: Any,
                  train: Sequence[str] = ("W", "C"), *, max_dense: int = 4096) -> None:
-        func, train = "SpecDefLayer", (train,) if isinstance(train, str) else tuple(train)
+        func = "SpecDefLayer"
+        if not isinstance(train, (str, list, tuple)):
+            raise InputError(f"{func}: train must be a non-empty subset of ('W', 'C'), "
+                             f"got {train!r}")
+        train = (train,) if isinstance(train, str) else tuple(train)
         if not train or any(t not in ("W", "C") for t in train):
             raise InputError(f"{func}: train must be a non-empty subset of ('W', 'C'), "
                              f"got {train!r}")

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._backend import eps, require_positive, to_host
+from ._backend import asarray, eps, make_rng, namespace_for, require_positive, to_host
 from ._errors import InputError
 
 __all__ = ["EigResult", "extreme_eigenvalues"]
@@ -36,7 +36,8 @@ class EigResult:
     residuals : numpy.ndarray, shape (K,)
         ``‖H v − λ v‖`` for each pair, recomputed with the original ``hvp``.
     n_matvecs : int
-        Every Hessian-vector product the call made (solver runs, the shift estimate, residuals).
+        Every Hessian-vector product the call made (the validation probe, solver runs, the
+        shift estimate, residuals).
     converged : bool
         The solver reported convergence and every residual is ``≤ 100·max(tol, eps)·max|λ|``.
     which, method : str
@@ -86,7 +87,8 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
         Solver iteration limit (solver default if None).
     method : {"eigsh", "lobpcg"}
     null_space : array, shape (n, r), optional
-        Basis (any, not necessarily orthonormal) of a known subspace of ker H; required for
+        Basis (any, not necessarily orthonormal; ``1 <= r < n`` finite, linearly independent
+        columns — an exactly dependent one is refused) of a known subspace of ker H; required for
         ``"smallest_nonzero"`` (for :class:`SpecDefLayer` at zero residual: ``gauge_basis``).
     dtype, backend, rng
         Operator dtype (default float64), ``"numpy"``/``"cupy"`` (default from ``null_space``),
@@ -105,15 +107,25 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     against a structured spectrum).  Never take σ_min or κ from ``svds`` of a Gram matrix.
     """
     func = "extreme_eigenvalues"
+    if not callable(hvp):
+        raise InputError(f"{func}: hvp must be a callable v -> H v, got {type(hvp).__name__}")
     n = require_positive(func, "n", n, integer=True)
     k = require_positive(func, "k", k, integer=True)
     tol = require_positive(func, "tol", tol, allow_zero=True)
+    if maxiter is not None:
+        maxiter = require_positive(func, "maxiter", maxiter, integer=True)
+    if dtype is not None and str(dtype) not in ("float64", "float32") and not any(
+            str(dtype).endswith(w) or str(dtype).endswith(w + "'>") for w in ("float64",
+                                                                              "float32")):
+        raise InputError(f"{func}: dtype must be float64 or float32, got {dtype!r}")
     if which not in _WHICH:
         raise InputError(f"{func}: which must be one of {', '.join(_WHICH)}, got {which!r}")
     if method not in ("eigsh", "lobpcg"):
         raise InputError(f"{func}: method must be 'eigsh' or 'lobpcg', got {method!r}")
     if method == "eigsh" and k >= n:
         raise InputError(f"{func}: k must be < n={n} for eigsh, got {k}")
+    if k > n:
+        raise InputError(f"{func}: k must be <= n={n}, got {k}")
     if which == "smallest_nonzero" and null_space is None:
         raise InputError(f"{func}: null_space must be given for which='smallest_nonzero', got None")
     if backend is None:
@@ -121,21 +133,46 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
             "cupy") else "numpy"
     if backend not in ("numpy", "cupy"):
         raise InputError(f"{func}: backend must be 'numpy' or 'cupy', got {backend!r}")
+    if backend == "cupy":
+        namespace_for("cupy")  # a one-line BackendUnavailableError without CuPy or a GPU
     lib, sla = _library(backend)
     dt = np.dtype("float32" if dtype is not None and "float32" in str(dtype) else "float64")
     count = [0]
 
     def apply(v: Any) -> Any:
         count[0] += 1
-        return hvp(v)
+        out = hvp(v)
+        if count[0] == 1:  # validate the operator once, on its first product
+            if getattr(out, "shape", None) != (n,):
+                raise InputError(f"{func}: hvp must map shape ({n},) to shape ({n},), got "
+                                 f"{getattr(out, 'shape', type(out).__name__)}")
+            if not bool(lib.all(lib.isfinite(out))):
+                raise InputError(f"{func}: hvp must return finite values, got NaN or inf")
+        return out
 
     N = None
     if null_space is not None:
+        if backend == "numpy":
+            null_space = asarray(null_space, xp=np, dtype=dt, func=func, name="null_space")
         N = lib.asarray(null_space, dtype=dt)
-        if N.ndim != 2 or N.shape[0] != n:
-            raise InputError(f"{func}: null_space must have shape ({n}, r), got {tuple(N.shape)}")
-        N = lib.linalg.qr(N, mode="reduced")[0]
-    start = np.random.default_rng(rng).standard_normal((n, k if method == "lobpcg" else 1))
+        if N.ndim != 2 or N.shape[0] != n or not 1 <= N.shape[1] < n:
+            raise InputError(f"{func}: null_space must have shape ({n}, r) with 1 <= r < {n}, "
+                             f"got {tuple(N.shape)}")
+        if not bool(lib.all(lib.isfinite(N))):
+            raise InputError(f"{func}: null_space must have finite entries, got NaN or inf")
+        N, R = lib.linalg.qr(N, mode="reduced")
+        if not float(to_host(lib.min(lib.abs(lib.diagonal(R))))) > 0:  # Q's column would be arbitrary
+            raise InputError(f"{func}: null_space must have linearly independent columns, got "
+                             f"a rank-deficient basis of {N.shape[1]} columns")
+    if method == "lobpcg" and N is not None and which == "smallest_nonzero" \
+            and n - N.shape[1] < 5 * k:
+        # SciPy's LOBPCG switches to a dense solver there, which takes no constraints
+        raise InputError(f"{func}: lobpcg with a null_space needs n - r >= 5k, got n={n}, "
+                         f"r={N.shape[1]}, k={k} (use method='eigsh')")
+    start = make_rng(func, rng).standard_normal((n, k if method == "lobpcg" else 1))
+    # validate the operator on one product before any solver sees it (LOBPCG would wrap
+    # the InputError into a bare Exception)
+    apply(lib.asarray(start[:, 0], dtype=dt))
 
     def operator(shift: float | None) -> Any:
         if shift is None:
@@ -163,11 +200,16 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
                                             maxiter=maxiter or 200, largest=largest)
                 ok = not any("not reaching the requested tolerance" in str(w.message)
                              or "converge" in str(w.message).lower() for w in caught)
+            except InputError:
+                raise
             except Exception as exc:  # ArpackNoConvergence carries the converged part
                 vals = getattr(exc, "eigenvalues", None)
                 vecs = getattr(exc, "eigenvectors", None)
                 if vals is None:
-                    raise
+                    if type(exc).__name__ != "ArpackError":
+                        raise
+                    # a breakdown (e.g. an invariant subspace of a zero operator): no pair
+                    vals, vecs = lib.zeros(0, dtype=dt), lib.zeros((n, 0), dtype=dt)
                 ok = False
         return lib.asarray(vals), lib.asarray(vecs), ok
 

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._backend import get_namespace, require_matrix, require_positive, to_host
+from ._backend import eps, get_namespace, require_matrix, require_positive, to_host
 from ._errors import InputError
 
 __all__ = [
@@ -37,13 +37,26 @@ _QUANTITIES = ("loss", "distance")
 _MAX_EXACT_INT = 2**53
 
 
-def _to_xp(xp: Any, x: Any, dtype: Any) -> Any:
-    """``x`` (host data, scalar or array of any namespace) as a ``dtype`` array of ``xp``."""
+def _to_xp(xp: Any, x: Any, dtype: Any, func: str = "_to_xp", name: str = "x") -> Any:
+    """``x`` (host data, scalar or array of any namespace) as a ``dtype`` array of ``xp``.
+
+    Real numeric data only: complex, boolean, string and object data raise :class:`InputError`.
+    """
     if hasattr(x, "shape") and not isinstance(x, (np.ndarray, np.generic)):
-        if get_namespace(x) is xp:
+        kind = str(getattr(x, "dtype", ""))
+        if "complex" in kind or "bool" in kind:
+            raise InputError(f"{func}: {name} must be real, got dtype {kind}")
+        if get_namespace(x, func=func) is xp:
             return xp.astype(x, dtype)
         x = to_host(x)
-    return xp.asarray(np.asarray(x, dtype=np.float64), dtype=dtype)
+    try:
+        h = np.asarray(x)
+    except (TypeError, ValueError):
+        raise InputError(f"{func}: {name} must be real numeric data, got "
+                         f"{type(x).__name__}") from None
+    if h.dtype.kind not in "fiu":
+        raise InputError(f"{func}: {name} must be real numeric data, got dtype {h.dtype}")
+    return xp.asarray(h.astype(np.float64), dtype=dtype)
 
 
 def _require_all(func: str, name: str, ok: Any, x: Any, requirement: str) -> None:
@@ -64,16 +77,16 @@ def _prepare(func: str, eigenvalues: Any, coeffs: Any, step: Any):
     """Validate; broadcast ``λ, c`` to ``batch + (d,)`` and ``η`` to ``batch + (1,)``."""
     xp = get_namespace(eigenvalues) if hasattr(eigenvalues, "shape") else get_namespace()
     if not hasattr(eigenvalues, "shape"):
-        eigenvalues = _to_xp(xp, eigenvalues, xp.float64)
+        eigenvalues = _to_xp(xp, eigenvalues, xp.float64, func, "eigenvalues")
     dims = tuple(range(1, 9))
     lam = require_matrix(func, "eigenvalues", eigenvalues, ndim=dims, xp=xp)
     dtype = lam.dtype
-    c = require_matrix(func, "coeffs", _to_xp(xp, coeffs, dtype), ndim=dims, xp=xp)
+    c = require_matrix(func, "coeffs", _to_xp(xp, coeffs, dtype, func, "coeffs"), ndim=dims, xp=xp)
     if c.shape[-1] != lam.shape[-1]:
         raise InputError(f"{func}: coeffs must have last dimension {lam.shape[-1]} like "
                          f"eigenvalues, got shape {tuple(c.shape)}")
     _require_all(func, "eigenvalues", lam >= 0, lam, ">= 0 (a positive semidefinite Hessian)")
-    eta = _to_xp(xp, step, dtype)
+    eta = _to_xp(xp, step, dtype, func, "step")
     _require_all(func, "step", xp.isfinite(eta) & (eta > 0), eta, "finite and > 0")
     try:
         batch = np.broadcast_shapes(tuple(lam.shape[:-1]), tuple(c.shape[:-1]), tuple(eta.shape))
@@ -95,14 +108,15 @@ def _log_terms(xp: Any, lam: Any, c: Any, eta: Any, quantity: str):
     (distance), formed as a sum of logs so that ``|c_i| ~ 1e-200`` does not underflow; ``r_i = 2 log|1 − ηλ_i|`` via ``log1p`` (accurate for tiny ``ηλ``), clamped at
     ``-finfo.max/4`` so that ``0 · r_i = 0`` at ``t = 0`` when ``ηλ_i = 1``.
     """
-    x = eta * lam
+    with np.errstate(over="ignore"):
+        x = eta * lam
     small = x < 1
     with np.errstate(divide="ignore", invalid="ignore"):
         r_lo = xp.log1p(-xp.where(small, x, 0.0))
         r_hi = xp.log(xp.abs(xp.where(small, 2.0, x) - 1.0))
         r = 2.0 * xp.where(small, r_lo, r_hi)
         big = float(xp.finfo(lam.dtype).max) / 4
-        r = xp.where(r < -big, -big, r)
+        r = xp.clip(r, -big, big)  # 0 · r = 0 at t = 0 even when ηλ_i is 1 or overflows
         # log w_i = 2 log|c_i| (+ log ½λ_i), summed as logs so tiny coefficients do not underflow
         ac = xp.abs(c)
         pos = ac > 0
@@ -148,7 +162,9 @@ def gd_closed_form(eigenvalues: Any, coeffs: Any, step: Any, t: Any, *,
     Returns
     -------
     array, shape ``t.shape + batch``
-        On the namespace of ``eigenvalues``.
+        On the namespace of ``eigenvalues``.  Never NaN; an unstable step (``ηλ_i >= 2``) run
+        for long enough overflows to ``inf`` (the true value exceeds the dtype's range), where
+        ``log=True`` stays finite.
 
     Notes
     -----
@@ -161,14 +177,14 @@ def gd_closed_form(eigenvalues: Any, coeffs: Any, step: Any, t: Any, *,
     func = "gd_closed_form"
     quantity = _quantity(func, quantity)
     xp, lam, c, eta, batch = _prepare(func, eigenvalues, coeffs, step)
-    tt = _to_xp(xp, t, lam.dtype)
+    tt = _to_xp(xp, t, lam.dtype, func, "t")
     _require_all(func, "t", xp.isfinite(tt) & (tt >= 0), tt, "finite and >= 0")
     a, r = _log_terms(xp, lam, c, eta, quantity)
     tshape = tuple(tt.shape)
     tt = xp.reshape(tt, tshape + (1,) * (len(batch) + 1))
     with np.errstate(over="ignore", invalid="ignore"):
         lg = _logsumexp(xp, a + tt * r)
-    return lg if log else xp.exp(lg)
+        return lg if log else xp.exp(lg)
 
 
 @dataclass(frozen=True)
@@ -183,7 +199,8 @@ class QuadraticSteps:
         ``"converged"``, ``"diverged"`` (never met and ``ηλ_i >= 2`` on a mode with non-zero
         weight) or ``"max_steps"`` (not met within ``max_steps``).
     contraction : numpy.ndarray of float64, shape batch
-        ``ρ(η) = max |1 − ηλ_i|`` over the modes with non-zero weight (0 when there are none).
+        ``ρ(η) = max |1 − ηλ_i|`` over the modes with non-zero weight (0 when there are none;
+        ``inf`` when ``ηλ_i`` overflows).
     params : dict
         The criterion and its parameters.
     """
@@ -283,8 +300,9 @@ def steps_to_tolerance_quadratic(eigenvalues: Any, coeffs: Any, step: Any, tol: 
     _, reached = predicate(hi)
     converged = found & reached
     weighted = a > -math.inf
-    unstable = xp.any(weighted & (eta * lam >= 2), axis=-1)
-    rho = xp.max(xp.where(weighted, xp.abs(1 - eta * lam), 0.0), axis=-1)
+    with np.errstate(over="ignore"):  # ηλ beyond the float range: rho = inf, still "diverged"
+        unstable = xp.any(weighted & (eta * lam >= 2), axis=-1)
+        rho = xp.max(xp.where(weighted, xp.abs(1 - eta * lam), 0.0), axis=-1)
     steps = np.asarray(to_host(xp.where(converged, hi, math.inf)), dtype=np.float64)
     conv_h = np.asarray(to_host(converged), dtype=bool)
     status = np.where(conv_h, "converged",
@@ -326,6 +344,25 @@ class BatchedGDResult:
     params: dict = field(default_factory=dict)
 
 
+def _require_psd(func: str, xp: Any, H: Any) -> None:
+    """Refuse a batch of Hessians that is not symmetric positive semidefinite (to rounding)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = xp.max(xp.abs(H), axis=(1, 2))
+        asym = xp.max(xp.abs(H - xp.permute_dims(H, (0, 2, 1))), axis=(1, 2))
+        tol = H.shape[1] * math.sqrt(eps(H.dtype)) * scale
+        bad = np.asarray(to_host(asym > tol), dtype=bool)
+        if bad.any():
+            b = int(np.argmax(bad))
+            raise InputError(f"{func}: H must be symmetric, got max|H - H^T| = "
+                             f"{float(to_host(asym[b])):.3g} in H[{b}]")
+        lo = xp.min(xp.linalg.eigvalsh(0.5 * H + 0.5 * xp.permute_dims(H, (0, 2, 1))), axis=1)
+        bad = np.asarray(to_host(~(lo >= -tol)), dtype=bool)
+    if bad.any():
+        b = int(np.argmax(bad))
+        raise InputError(f"{func}: H must be positive semidefinite, got lambda_min = "
+                         f"{float(to_host(lo[b])):.3g} in H[{b}]")
+
+
 def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
                              record: Sequence[str] = ("loss",), record_every: int = 1,
                              divergence_factor: float = 1e12) -> BatchedGDResult:
@@ -363,22 +400,25 @@ def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
     (the first one past the divergence threshold, if finite), so histories never hold NaN.
     """
     func = "batched_gradient_descent"
-    xp = get_namespace(H)
-    H = require_matrix(func, "H", H, ndim=3, xp=xp)
+    H = require_matrix(func, "H", H, ndim=3)
+    xp = get_namespace(H, func=func)
     B, d, d2 = H.shape
     if d != d2:
         raise InputError(f"{func}: H must have shape (B, d, d), got shape {tuple(H.shape)}")
     dtype = H.dtype
-    e0 = require_matrix(func, "e0", _to_xp(xp, e0, dtype), ndim=2, xp=xp)
+    _require_psd(func, xp, H)
+    e0 = require_matrix(func, "e0", _to_xp(xp, e0, dtype, func, "e0"), ndim=2, xp=xp)
     if tuple(e0.shape) != (B, d):
         raise InputError(f"{func}: e0 must have shape ({B}, {d}) to match H, got shape "
                          f"{tuple(e0.shape)}")
-    eta = require_matrix(func, "steps", _to_xp(xp, steps, dtype), ndim=1, xp=xp)
+    eta = require_matrix(func, "steps", _to_xp(xp, steps, dtype, func, "steps"), ndim=1, xp=xp)
     _require_all(func, "steps", eta > 0, eta, "> 0")
     n_steps = require_positive(func, "n_steps", n_steps, allow_zero=True, integer=True)
     record_every = require_positive(func, "record_every", record_every, integer=True)
     divergence_factor = require_positive(func, "divergence_factor", divergence_factor)
-    record = tuple(record)
+    if not isinstance(record, (str, list, tuple)):
+        raise InputError(f"{func}: record must contain only 'loss' and 'distance', got {record!r}")
+    record = (record,) if isinstance(record, str) else tuple(record)
     if any(q not in _QUANTITIES for q in record):
         raise InputError(f"{func}: record must contain only 'loss' and 'distance', got {record!r}")
     S = eta.shape[0]
@@ -433,6 +473,8 @@ def batched_steps_to_tolerance(result: BatchedGDResult, tol: float = 1e-8, *,
     ``record_every == 1``; otherwise rounded up to the next recorded step.
     """
     func = "batched_steps_to_tolerance"
+    if not isinstance(result, BatchedGDResult):
+        raise InputError(f"{func}: result must be a BatchedGDResult, got {type(result).__name__}")
     quantity = _quantity(func, quantity)
     tol = require_positive(func, "tol", tol)
     hist = result.loss if quantity == "loss" else result.distance

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import eps, require_positive, to_host
+from ._backend import backend_name, eps, require_positive, to_host
 from ._errors import InputError
 
 __all__ = ["LeastSquaresModel", "finite_difference_hessian"]
@@ -149,7 +149,14 @@ class LeastSquaresModel:
             if tuple(getattr(M, "shape", ())) != shape:
                 raise InputError(f"{type(self).__name__}.pack: {name} must have shape {shape}, "
                                  f"got {getattr(M, 'shape', type(M).__name__)}")
-            parts.append(_vec(self.xp.astype(M, self.dtype), self.xp))
+            try:
+                M = self.xp.astype(M, self.dtype)
+            except (TypeError, ValueError):
+                raise InputError(f"{type(self).__name__}.pack: {name} must be a real array of the "
+                                 f"model's namespace ({backend_name(self.xp)}), got "
+                                 f"{type(M).__module__}.{type(M).__name__} of dtype "
+                                 f"{getattr(M, 'dtype', '?')}") from None
+            parts.append(_vec(M, self.xp))
         return self.xp.concat(parts)
 
     def unpack(self, theta: Any) -> dict[str, Any]:
@@ -179,6 +186,9 @@ def finite_difference_hessian(model: LeastSquaresModel, theta: Any, h: float | N
     array, shape (n_params, n_params)
         ``½(D + D^T)`` with column ``i`` of D equal to ``(g(θ + h e_i) − g(θ − h e_i)) / (2h)``.
     """
+    if not isinstance(model, LeastSquaresModel):
+        raise InputError(f"finite_difference_hessian: model must be a LeastSquaresModel, got "
+                         f"{type(model).__name__}")
     model._check("finite_difference_hessian", theta)
     model._require_dense("finite_difference_hessian", model.n_params)
     xp = model.xp
@@ -186,8 +196,12 @@ def finite_difference_hessian(model: LeastSquaresModel, theta: Any, h: float | N
         h = eps(model.dtype) ** (1 / 3) * max(1.0, float(to_host(xp.max(xp.abs(theta)))))
     h = require_positive("finite_difference_hessian", "h", h)
     cols = []
-    for i in range(model.n_params):
-        e = model._unit(i, model.n_params) * h
-        cols.append((model.grad(theta + e) - model.grad(theta - e)) / (2 * h))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(model.n_params):
+            e = model._unit(i, model.n_params) * h
+            cols.append((model.grad(theta + e) - model.grad(theta - e)) / (2 * h))
     D = xp.stack(cols, axis=1)
+    if not bool(xp.all(xp.isfinite(D))):
+        raise InputError(f"finite_difference_hessian: theta must be a point where the model's "
+                         f"gradient is finite within h={h:.3g}, got a non-finite gradient")
     return 0.5 * (D + D.mT)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import (asarray, eps, get_namespace, namespace_for, require_matrix,
+from ._backend import (asarray, eps, get_namespace, make_rng, namespace_for, require_matrix,
                        require_positive, to_host)
 from ._deep_linear import DeepLinear, LinearChain, SpecDefLayer  # noqa: F401  (re-export)
 from ._errors import InputError
@@ -46,11 +46,14 @@ class Quadratic(LeastSquaresModel):
     def __init__(self, eigenvalues: Any, Q: Any = None, w_star: Any = None, *, xp: Any = None,
                  dtype: Any = None, allow_singular: bool = False, max_dense: int = 4096) -> None:
         func = "Quadratic"
+        max_dense = require_positive(func, "max_dense", max_dense, integer=True)
         if xp is None:
-            xp = get_namespace(*(a for a in (eigenvalues, Q, w_star) if hasattr(a, "shape")))
+            xp = get_namespace(*(a for a in (eigenvalues, Q, w_star) if hasattr(a, "shape")),
+                               func=func)
         if dtype is None and hasattr(eigenvalues, "dtype") and "float" in str(eigenvalues.dtype):
             dtype = eigenvalues.dtype
-        lam = require_matrix(func, "eigenvalues", asarray(eigenvalues, xp=xp, dtype=dtype), ndim=1)
+        lam = require_matrix(func, "eigenvalues", asarray(eigenvalues, xp=xp, dtype=dtype,
+                                                          func=func, name="eigenvalues"), ndim=1)
         lam_h = to_host(lam)
         if np.any(lam_h < 0) or (not allow_singular and np.any(lam_h <= 0)):
             rel = ">= 0" if allow_singular else "> 0 (pass allow_singular=True for >= 0)"
@@ -60,7 +63,7 @@ class Quadratic(LeastSquaresModel):
         self.block_names, self.block_shapes = ("w",), ((p,),)
         self.eigenvalues, self._sqrt_lam = lam, xp.sqrt(lam)
         if Q is not None:
-            Q = require_matrix(func, "Q", asarray(Q, xp=xp, dtype=self.dtype))
+            Q = require_matrix(func, "Q", asarray(Q, xp=xp, dtype=self.dtype, func=func, name="Q"))
             if Q.shape != (p, p):
                 raise InputError(f"{func}: Q must have shape ({p}, {p}), got {tuple(Q.shape)}")
             dev = float(xp.max(xp.abs(Q.mT @ Q - xp.eye(p, dtype=self.dtype))))
@@ -69,7 +72,8 @@ class Quadratic(LeastSquaresModel):
         self.Q = Q
         if w_star is None:
             w_star = xp.zeros(p, dtype=self.dtype)
-        w_star = require_matrix(func, "w_star", asarray(w_star, xp=xp, dtype=self.dtype), ndim=1)
+        w_star = require_matrix(func, "w_star", asarray(w_star, xp=xp, dtype=self.dtype, func=func,
+                                                        name="w_star"), ndim=1)
         self._check("__init__", w_star, name="w_star")
         self.theta_star = w_star
 
@@ -81,8 +85,13 @@ class Quadratic(LeastSquaresModel):
         ``Q`` is drawn on the host (QR of a Gaussian matrix, signs fixed by ``diag(R)``) so the
         instance is bit-identical across backends.
         """
-        lam = np.asarray(to_host(eigenvalues), dtype=np.float64)
-        gen = np.random.default_rng(rng)
+        func = "Quadratic.from_spectrum"
+        lam = np.asarray(asarray(eigenvalues, xp=namespace_for("numpy"), func=func,
+                                 name="eigenvalues"), dtype=np.float64)
+        if lam.ndim != 1:
+            raise InputError(f"{func}: eigenvalues must have 1 dimensions, got array of shape "
+                             f"{lam.shape}")
+        gen = make_rng(func, rng)
         Qh, R = np.linalg.qr(gen.standard_normal((lam.size, lam.size)))
         Qh = Qh * np.sign(np.diag(R))
         xp = namespace_for(backend)
@@ -187,10 +196,11 @@ class LinearRegression(LeastSquaresModel):
 
     def __init__(self, X: Any, Y: Any, offset: Any = None, *, max_dense: int = 4096) -> None:
         func = "LinearRegression"
-        xp = self.xp = get_namespace(X, Y, offset)
-        X, Y = require_matrix(func, "X", X, xp=xp), require_matrix(func, "Y", Y, xp=xp)
+        max_dense = require_positive(func, "max_dense", max_dense, integer=True)
+        X, Y = require_matrix(func, "X", X), require_matrix(func, "Y", Y)
         if offset is not None:
-            offset = require_matrix(func, "offset", offset, xp=xp)
+            offset = require_matrix(func, "offset", offset)
+        xp = self.xp = get_namespace(X, Y, offset, func=func)
         dt = self.dtype = xp.result_type(*(a for a in (X, Y, offset) if a is not None))
         (d, n), m = X.shape, Y.shape[0]
         if Y.shape[1] != n:

@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import _gd_quadratic
-from ._backend import get_namespace, require_matrix, require_positive, to_host
+from ._backend import backend_name, get_namespace, require_matrix, require_positive, to_host
 from ._errors import InputError
 from ._gd_quadratic import *  # noqa: F401,F403  (public names of the quadratic kernels)
 
@@ -164,10 +164,14 @@ def _run(func: str, model: Any, theta0: Any,
          needs: Sequence[str] = ("loss", "grad")) -> OptResult:
     """Shared driver: validate, iterate ``make_update(counted, xp)``, test, record."""
     _require_model(func, model, needs)
-    xp = get_namespace(theta0) if hasattr(theta0, "shape") else None
-    if xp is None:
+    if not hasattr(theta0, "shape"):
         raise InputError(f"{func}: theta0 must be an array, got {type(theta0).__name__}")
-    theta = require_matrix(func, "theta0", theta0, ndim=1, xp=xp)
+    theta = require_matrix(func, "theta0", theta0, ndim=1)
+    xp = get_namespace(theta, func=func)
+    model_xp = getattr(model, "xp", None)
+    if model_xp is not None and backend_name(model_xp) != backend_name(xp):
+        raise InputError(f"{func}: theta0 must be on the model's backend "
+                         f"({backend_name(model_xp)}), got a {backend_name(xp)} array")
     p = int(model.n_params)
     if theta.shape[0] != p:
         raise InputError(f"{func}: theta0 must have shape ({p},) to match model.n_params, got "
@@ -372,7 +376,12 @@ def best_step_sweep(run: Any, steps: Sequence[float], *, theta0: Any = None, tol
     vectorised.
     """
     func = "best_step_sweep"
-    grid = [require_positive(func, "steps", s) for s in np.asarray(steps, dtype=float).ravel()]
+    try:
+        flat = np.asarray(to_host(steps), dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"{func}: steps must be a sequence of real numbers, got "
+                         f"{steps!r}") from None
+    grid = [require_positive(func, "steps", s) for s in flat]
     if not grid:
         raise InputError(f"{func}: steps must be non-empty, got {steps!r}")
     is_model = hasattr(run, "loss") and hasattr(run, "grad")
@@ -390,7 +399,16 @@ def best_step_sweep(run: Any, steps: Sequence[float], *, theta0: Any = None, tol
         if isinstance(out, OptResult):
             n, st = (float(out.steps) if out.converged else math.inf), out.status
         else:
-            n = float(out)
+            try:
+                n = float(out)
+            except (TypeError, ValueError):
+                raise InputError(f"{func}: run must return an OptResult or an iteration count, "
+                                 f"got {out!r} for step {s!r}") from None
+            if n < 0:
+                raise InputError(f"{func}: run must return an iteration count >= 0 (inf for "
+                                 f"failure), got {out!r} for step {s!r}")
+            if math.isnan(n):  # a failed run reported as NaN counts as not converged
+                n = math.inf
             st = "converged" if math.isfinite(n) else "not_converged"
         counts.append(n)
         statuses.append(st)

@@ -52,7 +52,20 @@ class Spectrum:
     rtol: float | None = None
 
     def __post_init__(self) -> None:
-        mult = np.asarray(self.multiplicities, dtype=np.int64).reshape(-1)
+        if not hasattr(self.values, "shape") or not hasattr(self.values, "ndim"):
+            raise InputError(f"Spectrum: values must be an array, got {type(self.values).__name__}")
+        if isinstance(self.n_rows, bool) or not isinstance(self.n_rows, (int, np.integer)) \
+                or self.n_rows < 1:
+            raise InputError(f"Spectrum: n_rows must be an integer >= 1, got {self.n_rows!r}")
+        try:
+            raw = np.asarray(self.multiplicities)
+            mult = raw.astype(np.int64).reshape(-1)
+        except (TypeError, ValueError):
+            raise InputError(f"Spectrum: multiplicities must be integers, got "
+                             f"{self.multiplicities!r}") from None
+        if raw.dtype.kind not in "iu" and not np.array_equal(mult, raw.reshape(-1)):
+            raise InputError(f"Spectrum: multiplicities must be integers, got "
+                             f"{self.multiplicities!r}")
         object.__setattr__(self, "multiplicities", mult)
         if self.values.ndim != 1 or mult.shape[0] != self.values.shape[0]:
             raise InputError(f"Spectrum: multiplicities must match values in length, got "
@@ -60,6 +73,11 @@ class Spectrum:
         if np.any(mult < 1) or int(mult.sum()) != self.n_rows:
             raise InputError(f"Spectrum: multiplicities must be >= 1 and sum to n_rows="
                              f"{self.n_rows}, got sum {int(mult.sum())}")
+        if self.rtol is not None:
+            require_positive("Spectrum", "rtol", self.rtol, allow_zero=True)
+        if not np.all(np.isfinite(self._host)):
+            raise InputError(f"Spectrum: values must be finite, got NaN or inf in "
+                             f"{self.values.shape[0]} values")
 
     @cached_property
     def _host(self) -> np.ndarray:
@@ -103,9 +121,24 @@ class Spectrum:
         return xp.repeat(self.values, xp.asarray(self.multiplicities))
 
 
-def _assemble(parts: list[tuple[Any, int]], n_rows: int, xp: Any, rtol: float | None) -> Spectrum:
-    """Sort ``(values, multiplicity)`` groups into one ascending :class:`Spectrum`."""
+def _too_large(func: str, inputs: dict[str, Any], xp: Any, dtype: Any) -> InputError:
+    """The error for finite inputs whose Hessian eigenvalues overflow ``dtype``."""
+    sizes = ", ".join(f"max|{k}| = {float(to_host(xp.max(xp.abs(v)))):.3g}"
+                      for k, v in inputs.items())
+    return InputError(f"{func}: {', '.join(inputs)} must be small enough for the Hessian "
+                      f"eigenvalues to be finite in {str(dtype).rsplit('.', 1)[-1]}, got {sizes}")
+
+
+def _assemble(parts: list[tuple[Any, int]], n_rows: int, xp: Any, rtol: float | None,
+              func: str, inputs: dict[str, Any]) -> Spectrum:
+    """Sort ``(values, multiplicity)`` groups into one ascending :class:`Spectrum`.
+
+    Eigenvalues that overflow the dtype (finite inputs whose squares do not fit) are reported
+    as an :class:`InputError` naming ``inputs``.
+    """
     vals = xp.concat([v for v, _ in parts])
+    if not bool(xp.all(xp.isfinite(vals))):
+        raise _too_large(func, inputs, xp, vals.dtype)
     mult = np.concatenate([np.full(v.shape[0], k, dtype=np.int64) for v, k in parts])
     order = xp.argsort(vals, stable=True)
     return Spectrum(xp.take(vals, order), mult[np.asarray(to_host(order))], n_rows, rtol)
@@ -116,7 +149,9 @@ def _squared_svdvals(M: Any, xp: Any, pad_to: int) -> Any:
     s = xp.linalg.svdvals(M)
     s = xp.where(s > max(M.shape) * eps(M.dtype) * xp.max(s), s, xp.zeros_like(s))
     extra = pad_to - s.shape[0]
-    return xp.concat([s * s, xp.zeros(extra, dtype=s.dtype)]) if extra > 0 else s * s
+    with np.errstate(over="ignore"):  # overflow is reported by _assemble
+        sq = s * s
+    return xp.concat([sq, xp.zeros(extra, dtype=s.dtype)]) if extra > 0 else sq
 
 
 def _data_factor(X: Any, xp: Any) -> Any:
@@ -147,7 +182,14 @@ def _grouped_sq_singular_values(C: Any, pad_to: int,
             groups[-1].append(v)
         else:
             groups.append([v])
-    return [(float(np.mean(g)) ** 2, len(g)) for g in groups]
+    with np.errstate(over="ignore"):  # overflow is reported by _assemble
+        return [(float(np.square(np.mean(g))), len(g)) for g in groups]
+
+
+def _check_group_tol(func: str, group_tol: Any) -> float | None:
+    if group_tol is None:
+        return None
+    return require_positive(func, "group_tol", group_tol, allow_zero=True)
 
 
 def dense_spectrum(H: Any) -> Spectrum:
@@ -163,7 +205,10 @@ def dense_spectrum(H: Any) -> Spectrum:
     scale = float(to_host(xp.max(xp.abs(H))))
     if asym > math.sqrt(eps(H.dtype)) * scale:
         raise InputError(f"dense_spectrum: H must be symmetric, got max|H - H^T| = {asym:.3g}")
-    vals = xp.linalg.eigvalsh(0.5 * (H + H.mT))
+    vals = xp.linalg.eigvalsh(0.5 * H + 0.5 * H.mT)
+    if not bool(xp.all(xp.isfinite(vals))):
+        raise InputError(f"dense_spectrum: H must be small enough for its eigenvalues to be "
+                         f"finite, got max|H| = {scale:.3g}")
     return Spectrum(vals, np.ones(H.shape[0], dtype=np.int64), H.shape[0])
 
 
@@ -186,7 +231,7 @@ def linear_regression_spectrum(X: Any, m: int) -> Spectrum:
     m = require_positive("linear_regression_spectrum", "m", m, integer=True)
     xp, d = get_namespace(X), X.shape[0]
     lam = _squared_svdvals(_data_factor(X, xp), xp, d)
-    return _assemble([(lam, m)], d * m, xp, 0.0)
+    return _assemble([(lam, m)], d * m, xp, 0.0, "linear_regression_spectrum", {"X": X})
 
 
 def frozen_compensation_spectrum(X: Any, C: Any, *, group_tol: float | None = None) -> Spectrum:
@@ -207,10 +252,12 @@ def frozen_compensation_spectrum(X: Any, C: Any, *, group_tol: float | None = No
     """
     func = "frozen_compensation_spectrum"
     X, C = require_matrix(func, "X", X), require_matrix(func, "C", C)
-    xp, d, m = get_namespace(X, C), X.shape[0], C.shape[1]
+    group_tol = _check_group_tol(func, group_tol)
+    xp, d, m = get_namespace(X, C, func=func), X.shape[0], C.shape[1]
     lam = _squared_svdvals(_data_factor(X, xp), xp, d)
-    parts = [(lam * c, k) for c, k in _grouped_sq_singular_values(C, m, group_tol)]
-    return _assemble(parts, d * m, xp, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by _assemble
+        parts = [(lam * c, k) for c, k in _grouped_sq_singular_values(C, m, group_tol)]
+    return _assemble(parts, d * m, xp, 0.0, func, {"X": X, "C": C})
 
 
 def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
@@ -254,7 +301,8 @@ def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
     func = "joint_spectrum_zero_residual"
     W = require_matrix(func, "W_inflated", W_inflated)
     C, X = require_matrix(func, "C", C), require_matrix(func, "X", X)
-    xp, (m, d) = get_namespace(W, C, X), W.shape
+    group_tol = _check_group_tol(func, group_tol)
+    xp, (m, d) = get_namespace(W, C, X, func=func), W.shape
     if tuple(C.shape) != (m, m):
         raise InputError(f"{func}: C must have shape ({m}, {m}), got {tuple(C.shape)}")
     if X.shape[0] != d:
@@ -263,10 +311,14 @@ def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
     dt = xp.result_type(W, C, X)
     W, C, X = xp.astype(W, dt), xp.astype(C, dt), xp.astype(X, dt)
     F = _data_factor(X, xp)
-    B = W @ F
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = W @ F
+    if not bool(xp.all(xp.isfinite(B))):
+        raise _too_large(func, {"W_inflated": W, "C": C, "X": X}, xp, dt)
     parts = []
     for c, k in _grouped_sq_singular_values(C, m, group_tol):
         K = xp.concat([math.sqrt(c) * F, B], axis=0) if c > 0 else B
-        parts.append((_squared_svdvals(K, xp, d), k))
+        with np.errstate(over="ignore"):
+            parts.append((_squared_svdvals(K, xp, d), k))
     parts.append((xp.zeros(1, dtype=dt), m * m))
-    return _assemble(parts, m * d + m * m, xp, 0.0)
+    return _assemble(parts, m * d + m * m, xp, 0.0, func, {"W_inflated": W, "C": C, "X": X})

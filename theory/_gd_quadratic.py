@@ -23,6 +23,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from ._errors import TheoryError
 from ._prove import bound_equals, certify_nonnegative, sup_at_endpoints_if_convex
 from ._registry import register
 from ._records import BOUND, Over, Verdict, require, require_integer
@@ -67,9 +68,38 @@ def ceiling_steps(rho: sp.Expr, eps_: sp.Expr) -> sp.Expr:
     A contraction written ``1 + x`` (e.g. ``1 − 1/κ``) uses ``log1p(x)``, so that float64
     evaluation keeps full relative accuracy when ``rho`` is within 1e-8 of 1.
     """
-    const, rest = sp.sympify(rho).as_coeff_Add()
-    log_rho = log1p(rest) if const == 1 else sp.log(rho)
-    return sp.Piecewise((1, sp.Eq(rho, 0)), (sp.ceiling(sp.log(eps_) / log_rho), True))
+    try:
+        rho, eps_ = sp.sympify(rho, strict=True), sp.sympify(eps_, strict=True)
+        if not (isinstance(rho, sp.Expr) and isinstance(eps_, sp.Expr)):
+            raise TypeError("not an expression")
+    except (sp.SympifyError, TypeError, ValueError):
+        raise TheoryError(f"ceiling_steps: rho and eps must be SymPy expressions or numbers, "
+                          f"got rho={rho!r:.40}, eps={eps_!r:.40}") from None
+    return sp.Piecewise((1, sp.Eq(rho, 0)), (sp.ceiling(sp.log(eps_) / _log_contraction(rho)), True))
+
+
+def _log_contraction(rho: sp.Expr) -> sp.Expr:
+    """``log rho`` accurate when ``rho`` is within rounding of 1.
+
+    ``1 + x`` gives ``log1p(x)``; ``max_i |1 − x_i|`` (the contraction of
+    :func:`contraction_expr`) gives ``max_i log|1 − x_i|`` with ``log1p(−x_i)`` for
+    ``x_i < 1``, so a tiny ``step·mu`` (κ beyond 1/eps) still yields a finite, positive count
+    instead of ``log(1.0) = 0``.
+    """
+    rho = sp.sympify(rho)
+    const, rest = rho.as_coeff_Add()
+    if const == 1:
+        return log1p(rest)
+    if isinstance(rho, sp.Max) and all(isinstance(a, sp.Abs) for a in rho.args):
+        logs = []
+        for a in rho.args:
+            c0, r0 = a.args[0].as_coeff_Add()
+            if c0 not in (1, -1):
+                return sp.log(rho)
+            x = -r0 if c0 == 1 else r0  # the argument is 1 - x or x - 1
+            logs.append(sp.Piecewise((log1p(-x), x < 1), (sp.log(x - 1), True)))
+        return sp.Max(*logs)
+    return sp.log(rho)
 
 
 def prove_ceiling_steps() -> bool:
@@ -89,6 +119,9 @@ def prove_ceiling_steps() -> bool:
 
 def prove_tight_by_convexity(th: Theorem) -> Verdict | None:
     """``sup_{[lo, hi]} truth`` for a truth convex in its single ``over`` variable."""
+    if not isinstance(th, Theorem) or len(th.over) != 1 or th.truth is None:
+        raise TheoryError(f"prove_tight_by_convexity: th must be a Theorem with a truth and one "
+                          f"'over' variable, got {th!r:.60}")
     (o,) = th.over
     if not sup_at_endpoints_if_convex(th.truth, o.symbol):
         return None
@@ -133,7 +166,9 @@ def _steps() -> Theorem:
         symbols={"mu": mu, "L": L, "step": step, "eps": eps},
         assumptions=_BASE + (
             require("step_stable", "step*L < 2", _SYMS, "step must be < 2/L for convergence"),
-            require("eps_range", sp.And(eps > 0, eps < 1), _SYMS, "eps must be in (0, 1)")),
+            # plain symbol: with the positive ``eps``, ``eps > 0`` would collapse to True
+            require("eps_range", sp.And(sp.Symbol("eps") > 0, sp.Symbol("eps") < 1), _SYMS,
+                    "eps must be in (0, 1)")),
         bound=ceiling_steps(rho, eps), kind="exact", expectation="holds", reference=_REF,
         parameters=("mu", "L", "step", "eps"),
         claim=sp.And(rho**BOUND <= eps, rho**(BOUND - 1) > eps),

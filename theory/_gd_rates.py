@@ -104,6 +104,7 @@ def _nesterov() -> Theorem:
         symbols={"L": L, "t": t, "R": R, "d": d},
         assumptions=(require("L_positive", "L > 0", _SYMS), require_integer("t_integer", "t", 1),
                      require("R_positive", "R > 0", _SYMS),
+                     require_integer("d_integer", "d", 1),
                      require("d_large", "d >= 2*t + 1", _SYMS, "d must be >= 2t + 1")),
         bound=3 * L * R**2 / (32 * (t + 1) ** 2), kind="lower", expectation="holds",
         reference="THEORY.md §2 B3; Nesterov (2018) Thm 2.1.7",

@@ -30,6 +30,7 @@ import mpmath
 import sympy as sp
 
 from ._mpmatrix import gaussian, projector_norm, svd_sorted
+from ._errors import TheoryError
 from ._prove import bound_equals, certify_nonnegative
 from ._registry import register
 from ._records import Verdict, require
@@ -65,7 +66,21 @@ def _scalars(dec: tuple, r1: int, r2: int) -> dict[str, Any]:
 
 
 def theorem3_scalars(A: Any, B: Any, C: Any, r1: int, r2: int) -> dict[str, Any]:
-    """The six scalars of the bound and ``sigma1_ABC`` for mpmath matrices A, B, C."""
+    """The six scalars of the bound and ``sigma1_ABC`` for mpmath matrices A, B, C.
+
+    ``A, B, C`` must chain (``(p,q), (q,s), (s,t)``); ``1 <= r1 <= min(p, q)`` and
+    ``1 <= r2 <= min(s, t)``; otherwise :class:`TheoryError`.
+    """
+    func = "theorem3_scalars"
+    for name, m in (("A", A), ("B", B), ("C", C)):
+        if not isinstance(m, mpmath.matrix):
+            raise TheoryError(f"{func}: {name} must be an mpmath matrix, got {type(m).__name__}")
+    if A.cols != B.rows or B.cols != C.rows:
+        raise TheoryError(f"{func}: shapes must chain as (p,q),(q,s),(s,t), got A({A.rows}, "
+                          f"{A.cols}), B({B.rows}, {B.cols}), C({C.rows}, {C.cols})")
+    for name, r, top in (("r1", r1, min(A.rows, A.cols)), ("r2", r2, min(C.rows, C.cols))):
+        if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r <= top:
+            raise TheoryError(f"{func}: {name} must be an integer in [1, {top}], got {r!r}")
     return _scalars(_decompose(A, B, C), r1, r2)
 
 
@@ -111,9 +126,19 @@ def _violation(th: Theorem, point: Mapping[str, float]) -> float:
     """Relative excess of the bound over σ_1(ABC), recomputed from the matrices if present."""
     with mpmath.workdps(30):
         if any(k.startswith("A[") for k in point):
-            scal = theorem3_scalars(_matrix(point, "A"), _matrix(point, "B"), _matrix(point, "C"),
-                                    int(point["r1"]), int(point["r2"]))
+            try:
+                mats = [_matrix(point, name) for name in ("A", "B", "C")]
+                r1, r2 = int(point["r1"]), int(point["r2"])
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise TheoryError(f"{th.id}: point must hold every entry A[i,j], B[i,j], C[i,j] "
+                                  f"and integers r1, r2 ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+            scal = theorem3_scalars(*mats, r1, r2)
         else:
+            if "sigma1_ABC" not in point:
+                raise TheoryError(f"{th.id}: point must hold sigma1_ABC (or the matrices "
+                                  f"A[i,j], B[i,j], C[i,j] with r1, r2) besides the parameters, "
+                                  f"got {', '.join(sorted(point))}")
             scal = {k: mpmath.mpf(point[k]) for k in _PARAMS + ("sigma1_ABC",)}
         bound = th.evaluate_mp(30, **{k: scal[k] for k in _PARAMS})
         top = scal["sigma1_ABC"]

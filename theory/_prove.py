@@ -23,6 +23,7 @@ from typing import Iterable
 import sympy as sp
 
 from ._check import numeric_check
+from ._errors import TheoryError
 from ._records import Verdict
 from ._theorem import Theorem
 
@@ -43,7 +44,17 @@ def certify_nonnegative(expr: sp.Expr, subs: dict | None = None) -> bool:
     ``expr`` is written as ``num/den`` and both must be polynomials whose nonzero coefficients
     share one sign — then ``expr >= 0`` wherever it is defined on the closed orthant.
     """
-    e = sp.sympify(expr)
+    try:
+        e = sp.sympify(expr, strict=isinstance(expr, (list, tuple, dict, set)) or expr is None)
+    except Exception:  # SympifyError, and whatever the parser raises on malformed text
+        raise TheoryError(f"certify_nonnegative: expr must be a SymPy expression, got "
+                          f"{expr!r:.60}") from None
+    if not isinstance(e, sp.Expr):
+        raise TheoryError(f"certify_nonnegative: expr must be a SymPy expression, got "
+                          f"{expr!r:.60}")
+    if subs is not None and not isinstance(subs, dict):
+        raise TheoryError(f"certify_nonnegative: subs must be a dict of old: new, got "
+                          f"{subs!r:.60}")
     if subs:
         e = e.subs(subs, simultaneous=True)
     e = _positive_sqrt(e)

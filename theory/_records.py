@@ -47,6 +47,18 @@ class Assumption:
 
     def holds(self, values: Mapping[str, Any], *, arrays: bool = False) -> Any:
         """Truth value of the hypothesis at ``values`` (elementwise when ``arrays``)."""
+        missing = [p for p in self.params if p not in values]
+        if missing:
+            raise TheoryError(f"Assumption '{self.name}': missing parameter '{missing[0]}'")
+        try:
+            return self._holds(values, arrays)
+        except (TypeError, KeyError) as exc:
+            raise TheoryError(f"Assumption '{self.name}': parameters "
+                              f"{', '.join(self.params)} must be real numbers, got "
+                              f"{', '.join(f'{p}={values.get(p)!r:.30}' for p in self.params)} "
+                              f"({type(exc).__name__})") from None
+
+    def _holds(self, values: Mapping[str, Any], arrays: bool) -> Any:
         if not isinstance(self.predicate, sp.Basic):
             return self.predicate(values)
         names = sorted(str(s) for s in self.predicate.free_symbols)
@@ -67,12 +79,22 @@ def require(name: str, relation: str | sp.Basic, symbols: Mapping[str, sp.Symbol
 
     The default message is ``"<lhs> must be <op> <rhs>"``.
     """
+    if not isinstance(symbols, Mapping):
+        raise TheoryError(f"require: symbols must be a mapping of names to SymPy symbols, got "
+                          f"{type(symbols).__name__}")
     # Plain symbols: with the theorem's (e.g. positive) symbols "mu > 0" would evaluate to True.
     plain = {name: sp.Symbol(name) for name in symbols}
     if isinstance(relation, str):
-        rel = sp.sympify(relation, locals=plain)
-    else:
+        try:
+            rel = sp.sympify(relation, locals=plain)
+        except Exception:  # SympifyError, and whatever the parser raises on malformed text
+            raise TheoryError(f"require: relation of '{name}' must parse as a SymPy relation, "
+                              f"got {relation!r:.60}") from None
+    elif isinstance(relation, sp.Basic):
         rel = relation.subs({s: plain[k] for k, s in symbols.items()}, simultaneous=True)
+    else:
+        raise TheoryError(f"require: relation of '{name}' must be a string or a SymPy relation, "
+                          f"got {type(relation).__name__}")
     if rel in (sp.true, sp.false):
         raise TheoryError(f"require: assumption '{name}' is constant ({rel})")
     if message is None:

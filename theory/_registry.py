@@ -48,7 +48,7 @@ def get(theorem_id: str) -> Theorem:
     UnknownTheoremError
         If no module registered ``theorem_id``.
     """
-    if theorem_id not in _FACTORIES:
+    if not isinstance(theorem_id, str) or theorem_id not in _FACTORIES:
         raise UnknownTheoremError(f"theory.get: unknown theorem id {theorem_id!r} "
                                   f"(see theory.ids())")
     if theorem_id not in _BUILT:

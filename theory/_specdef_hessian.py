@@ -33,6 +33,7 @@ import mpmath
 import sympy as sp
 from sympy.matrices.expressions.kronecker import KroneckerProduct, combine_kronecker
 
+from ._errors import TheoryError
 from ._gd_quadratic import ceiling_steps, contraction_expr, prove_ceiling_steps
 from ._prove import bound_equals, certify_nonnegative
 from ._registry import register
@@ -131,20 +132,26 @@ def _steps_oracle(rho: Any, eps_: Any) -> int:
     """Least integer t with rho^t <= eps, by doubling and bisection (independent of ⌈·⌉)."""
     if rho == 0:
         return 1
+    if not rho < 1:
+        raise TheoryError(f"_steps_oracle: rho must be < 1 at the working precision, got {rho}")
+    log_rho = mpmath.log(rho)  # rho^t as exp(t ln rho): fast for t ~ 1e300, no t-fold product
     hi = 1
-    while rho**hi > eps_:
+    while mpmath.exp(hi * log_rho) > eps_:
         hi *= 2
     lo = hi // 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if rho**mid <= eps_ else (mid, hi)
+        lo, hi = (lo, mid) if mpmath.exp(mid * log_rho) <= eps_ else (mid, hi)
     return hi
 
 
 def _slowdown_oracle(point: Mapping[str, Any]) -> Any:
-    k_, a_, e_ = (mpmath.mpf(point[n]) for n in ("kappa", "alpha", "eps"))
-    return (mpmath.mpf(_steps_oracle(1 - 1 / (k_ * a_**2), e_))
-            / _steps_oracle(1 - 1 / k_, e_))
+    # carry enough digits that 1 - 1/(κα²) does not round to 1 (the doubling would not stop)
+    digits = int(mpmath.log10(mpmath.mpf(point["kappa"]) * mpmath.mpf(point["alpha"]) ** 2)) + 30
+    with mpmath.workdps(max(mpmath.mp.dps, digits)):
+        k_, a_, e_ = (mpmath.mpf(point[n]) for n in ("kappa", "alpha", "eps"))
+        return (mpmath.mpf(_steps_oracle(1 - 1 / (k_ * a_**2), e_))
+                / _steps_oracle(1 - 1 / k_, e_))
 
 
 def _prove_slowdown(th: Theorem) -> Verdict | None:

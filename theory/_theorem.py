@@ -113,7 +113,22 @@ class Theorem:
 
     # ------------------------------------------------------------------ evaluation
     def check_assumptions(self, params: Mapping[str, Any]) -> None:
-        """Raise :class:`AssumptionError` for the first hypothesis that ``params`` violate."""
+        """Raise :class:`AssumptionError` for the first hypothesis that ``params`` violate.
+
+        ``params`` maps every parameter to a real number (float, int, mpmath number) or a NumPy
+        array; a missing or non-numeric one raises :class:`TheoryError`.
+        """
+        if not isinstance(params, Mapping):
+            raise TheoryError(f"{self.id}: parameters must be a mapping of names to values, got "
+                              f"{type(params).__name__}")
+        for a in self.assumptions:
+            for p in a.params:
+                if p not in params:
+                    raise TheoryError(f"{self.id}: missing parameter '{p}' "
+                                      f"(expected {', '.join(self.parameters)})")
+        for p, v in params.items():
+            if not (hasattr(v, "shape") and getattr(v, "ndim", 0) > 0):
+                _real(self.id, p, v)
         arrays = any(hasattr(v, "shape") and getattr(v, "ndim", 0) > 0 for v in params.values())
         for a in self.assumptions:
             ok = a.holds(params, arrays=arrays)
@@ -156,31 +171,56 @@ class Theorem:
     def evaluate(self, **params: Any) -> Any:
         """The bound at ``params`` (floats, ints or NumPy arrays, broadcast elementwise).
 
-        Raises :class:`AssumptionError` naming the first violated hypothesis and ``ValueError``
-        for a missing, unknown or non-finite parameter.  Returns a float for scalar input.
+        Raises :class:`AssumptionError` naming the first violated hypothesis and
+        :class:`TheoryError` (a ``ValueError``) for a missing, unknown, non-real (string,
+        complex, boolean, ``None``) or non-finite parameter, or shapes that do not broadcast.
+        Returns a float for scalar input.  Never NaN for admissible parameters: entries whose
+        float64 evaluation overflows midway (``inf/inf``) are recomputed with
+        :meth:`evaluate_mp`; a bound beyond the float64 range comes back as ``inf``.
         """
         import numpy as np
 
         values = self._bind(params)
-        arrs = {p: np.asarray(v, dtype=float) for p, v in values.items()}
+        arrs = {p: _real_array(self.id, p, v) for p, v in values.items()}
         for p, v in arrs.items():
             if not np.all(np.isfinite(v)):
                 bad = v if v.ndim == 0 else v[~np.isfinite(v)][0]
                 raise TheoryError(f"{self.id}: parameter {p} must be finite, got {_fmt(bad)}")
+        try:
+            np.broadcast_shapes(*(v.shape for v in arrs.values()))
+        except ValueError:
+            raise TheoryError(f"{self.id}: parameters must broadcast to one shape, got shapes "
+                              + ", ".join(f"{p}={v.shape}" for p, v in arrs.items())) from None
         scalar = all(v.ndim == 0 for v in arrs.values())
         self.check_assumptions({p: float(v) for p, v in arrs.items()} if scalar else arrs)
         shaped = np.broadcast_arrays(*arrs.values()) if arrs else []
         with np.errstate(all="ignore"):
             out = self._lambdified("numpy")(*shaped)
         shape = shaped[0].shape if shaped else ()
-        out = np.broadcast_to(np.asarray(out, dtype=float), shape)
-        return float(out) if scalar else np.array(out)
+        out = np.array(np.broadcast_to(np.asarray(out, dtype=float), shape))
+        for idx in np.argwhere(np.isnan(out)):
+            idx = tuple(idx)
+            # float64 overflow inside the expression (inf/inf, inf - inf): same expression in
+            # mpmath, which has no exponent range
+            out[idx] = float(self.evaluate_mp(30, **{p: float(v[idx]) for p, v in
+                                                     zip(values, shaped)}))
+        return float(out) if scalar else out
 
     def evaluate_mp(self, dps: int = 50, **params: Any) -> Any:
         """The bound in mpmath at ``dps`` significant digits (scalar parameters only)."""
+        import math
+
         import mpmath
 
+        if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
+            raise TheoryError(f"{self.id}: dps must be an integer >= 1, got {dps!r}")
         values = self._bind(params)
+        for p, v in values.items():
+            if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
+                raise TheoryError(f"{self.id}: parameter {p} must be a scalar for evaluate_mp, "
+                                  f"got an array of shape {v.shape}")
+            if not math.isfinite(_real(self.id, p, v)):
+                raise TheoryError(f"{self.id}: parameter {p} must be finite, got {_fmt(v)}")
         self.check_assumptions({p: float(v) for p, v in values.items()})
         with mpmath.workdps(dps):
             return self._lambdified("mpmath")(*(mpmath.mpf(v) for v in values.values()))
@@ -223,6 +263,22 @@ class Theorem:
         ``point`` holds the parameters and, for a pointwise check, the ``over`` variables; for a
         ``tight`` theorem given parameters only, the supremum over ``over`` is searched.
         """
+        if not isinstance(point, Mapping):
+            raise TheoryError(f"{self.id}: point must be a mapping of names to values, got "
+                              f"{type(point).__name__}")
+        import math
+
+        for p in self.parameters:
+            if p not in point:
+                raise TheoryError(f"{self.id}: missing parameter '{p}' "
+                                  f"(expected {', '.join(self.parameters)})")
+        clean = {}
+        for p, v in point.items():  # parameters, quantified variables, matrix entries
+            if not math.isfinite(_real(self.id, str(p), v)):
+                raise TheoryError(f"{self.id}: parameter {p} must be finite, got {_fmt(v)}")
+            # NumPy scalars as Python numbers (mpmath does not take them)
+            clean[p] = v.item() if type(v).__module__ == "numpy" else v
+        point = clean
         if self.violation_fn is not None:
             return self.violation_fn(self, point)
         from ._check import violation
@@ -231,6 +287,11 @@ class Theorem:
 
     def with_bound(self, factor: Any) -> "Theorem":
         """Copy whose bound is multiplied by ``factor`` (for planted-error tests)."""
+        import math
+
+        f = _real(self.id, "factor", factor)
+        if not math.isfinite(f):
+            raise TheoryError(f"{self.id}: factor must be finite, got {_fmt(factor)}")
         return dataclasses.replace(self, bound=self.bound * sp.nsimplify(factor, rational=True))
 
     def __repr__(self) -> str:
@@ -238,9 +299,48 @@ class Theorem:
                 f"parameters={self.parameters})")
 
 
+def _real(theorem_id: str, name: str, v: Any) -> float:
+    """``float(v)`` for a real scalar; :class:`TheoryError` naming ``name`` otherwise."""
+    numpy_kind = getattr(getattr(v, "dtype", None), "kind", "f") if type(v).__module__ == \
+        "numpy" else "f"
+    if v is None or isinstance(v, (bool, str, bytes, complex)) or numpy_kind not in "fiu" \
+            or type(v).__name__ == "mpc":
+        raise TheoryError(f"{theorem_id}: parameter {name} must be a real number, "
+                          f"got {_fmt_short(v)}")
+    try:
+        return float(v)
+    except OverflowError:  # a Python int beyond the float range
+        return float("inf")
+    except (TypeError, ValueError):
+        raise TheoryError(f"{theorem_id}: parameter {name} must be a real number, "
+                          f"got {_fmt_short(v)}") from None
+
+
+def _real_array(theorem_id: str, name: str, v: Any) -> Any:
+    """``v`` as a float NumPy array; :class:`TheoryError` for non-real data."""
+    import numpy as np
+
+    if not isinstance(v, (list, tuple)) and (not hasattr(v, "shape")
+                                             or getattr(v, "ndim", 0) == 0):
+        return np.asarray(_real(theorem_id, name, v), dtype=float)
+    try:
+        a = np.asarray(v)
+    except (TypeError, ValueError):
+        a = np.asarray([], dtype=object)
+    if a.dtype.kind not in "fiu":
+        raise TheoryError(f"{theorem_id}: parameter {name} must be real numbers, got an array "
+                          f"of dtype {a.dtype}")
+    return a.astype(float)
+
+
+def _fmt_short(v: Any) -> str:
+    r = repr(v).replace("\n", " ")
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
 def _fmt(v: Any) -> str:
     try:
         f = float(v)
-    except (TypeError, ValueError):
-        return repr(v)
+    except (TypeError, ValueError, OverflowError):
+        return _fmt_short(v)
     return repr(f)

@@ -94,6 +94,15 @@ class Context:
     version: str = ""
 
     def __post_init__(self) -> None:
+        if self.backend not in ("numpy", "cupy", "array_api_strict"):
+            raise ValueError(f"check: backend must be numpy, cupy or array_api_strict, "
+                             f"got {self.backend!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or self.seed < 0:
+            raise ValueError(f"check: seed must be an integer >= 0, got {self.seed!r}")
+        if not callable(self.defence):
+            raise ValueError(f"check: defence must be a callable (W, alpha, k) -> (W_inflated, C), "
+                             f"got {type(self.defence).__name__}")
         if self.size not in SIZES:
             raise ValueError(f"check: size must be one of {', '.join(SIZES)}, got {self.size!r}")
         if self.dtype not in ("float64", "float32"):

@@ -136,9 +136,8 @@ def load_results(path: str | os.PathLike) -> dict:
         raise ResultsFileError(f"results: {p} lacks a 'meta' object and a 'results' list")
     for i, r in enumerate(doc["results"]):
         _check_record(p, i, r)
-    completed = doc.get("completed")
-    if completed is not None and (not isinstance(completed, list)
-                                  or not all(isinstance(c, str) for c in completed)):
+    completed = doc.get("completed", [])
+    if not isinstance(completed, list) or not all(isinstance(c, str) for c in completed):
         raise ResultsFileError(f"results: {p}: 'completed' must be a list of check ids, got "
                                f"{completed!r:.60}")
     doc.setdefault("completed", sorted({r["check"] for r in doc["results"]}))

@@ -104,8 +104,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     checks = select(args.ids)
-    report = run_checks(checks, ctx, out=args.out, resume=args.resume,
-                        progress=not args.no_progress)
+    try:
+        report = run_checks(checks, ctx, out=args.out, resume=args.resume,
+                            progress=not args.no_progress)
+    except OSError as exc:  # the output directory cannot be created, locked or written
+        reason = exc.strerror or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise UsageError(f"specdef check: --out {args.out!r} cannot be used: {reason}"
+                         f"{where}") from None
     if report.skipped:
         print(f"specdef: resumed; {len(report.skipped)} finished checks kept, not rerun: "
               f"{', '.join(report.skipped)}", file=sys.stderr)
@@ -120,10 +126,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _seed(text: str) -> int:
+    """``--seed``: an integer >= 0 (what ``numpy.random.default_rng`` accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--size", choices=("small", "paper", "large"), default="small")
     p.add_argument("--defence", metavar="MODULE:FUNCTION", default=None,
                    help="a function (W, alpha, k) -> (W_inflated, C) replacing SpecDef")
