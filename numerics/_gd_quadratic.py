@@ -183,7 +183,8 @@ def gd_closed_form(eigenvalues: Any, coeffs: Any, step: Any, t: Any, *,
     tshape = tuple(tt.shape)
     tt = xp.reshape(tt, tshape + (1,) * (len(batch) + 1))
     with np.errstate(over="ignore", invalid="ignore"):
-        lg = _logsumexp(xp, a + tt * r)
+        # a zero-weight mode stays at -inf even where t·r overflows to +inf
+        lg = _logsumexp(xp, xp.where(a > -math.inf, a + tt * r, -math.inf))
         return lg if log else xp.exp(lg)
 
 
@@ -270,7 +271,7 @@ def steps_to_tolerance_quadratic(eigenvalues: Any, coeffs: Any, step: Any, tol: 
 
     def predicate(t: Any):
         with np.errstate(over="ignore", invalid="ignore"):
-            x = a + t[..., None] * r
+            x = xp.where(a > -math.inf, a + t[..., None] * r, -math.inf)
             reached = _logsumexp(xp, x) <= logc
             rising = _logsumexp(xp, lr_pos + x) >= _logsumexp(xp, lr_neg + x)
         return reached | rising, reached

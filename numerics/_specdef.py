@@ -21,10 +21,15 @@ def _dtype_name(dtype: Any) -> str:
 
 
 def _check_k(k: Any, r: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) and not (
-            hasattr(k, "__index__")):
-        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], got {k!r}")
-    k = int(k)
+    import operator
+
+    try:
+        if isinstance(k, bool):
+            raise TypeError("bool")
+        k = operator.index(k)  # int, NumPy integer scalar; not floats, strings, arrays
+    except TypeError:
+        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], "
+                         f"got {k!r:.40}") from None
     if not 1 <= k <= r:
         raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], got {k}")
     return k
