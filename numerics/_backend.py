@@ -33,6 +33,14 @@ __all__ = [
 BACKENDS = ("numpy", "cupy", "array_api_strict")
 
 
+def _one_of(value: Any, options: tuple) -> bool:
+    """``value in options`` for a string (or ``None``) option; False for anything else.
+
+    Arrays and other objects never compare equal to an option (``array in (...)`` would raise).
+    """
+    return (value is None or isinstance(value, str)) and value in options
+
+
 def namespace_for(backend: str | None) -> Any:
     """Return the array namespace for a backend name (``None`` means NumPy).
 
@@ -41,6 +49,8 @@ def namespace_for(backend: str | None) -> Any:
     """
     import array_api_compat
 
+    if not _one_of(backend, (None, *BACKENDS)):
+        raise InputError(f"backend: must be one of {', '.join(BACKENDS)}, got {_brief(backend)}")
     if backend is None or backend == "numpy":
         return array_api_compat.array_namespace(np.empty(0))
     if backend == "cupy":
@@ -224,7 +234,7 @@ def require_matrix(func: str, name: str, x: Any, *, ndim: int | tuple[int, ...] 
 def _real_scalar(func: str, name: str, value: Any) -> float:
     """``float(value)`` for a real scalar (int beyond the float range: inf); else InputError."""
     kind = getattr(getattr(value, "dtype", None), "kind", "f")
-    if isinstance(value, (complex, str, bytes)) or value is None or kind not in "fiub" or (
+    if isinstance(value, (bool, complex, str, bytes)) or value is None or kind not in "fiu" or (
             getattr(value, "ndim", 0) != 0):
         raise InputError(f"{func}: {name} must be a real number, got {_brief(value)}")
     try:

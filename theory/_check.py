@@ -25,6 +25,7 @@ from typing import Any, Iterator, Mapping
 import mpmath
 import sympy as sp
 
+from ._errors import TheoryError
 from ._records import Verdict
 from ._theorem import Theorem
 
@@ -215,7 +216,19 @@ def violation(th: Theorem, point: Mapping[str, float]) -> float:
             return float(_rel(fns.bound(*fns.args(params)), sup))
         if th.over and not all(o.name in point for o in th.over):
             return float(max(_pointwise(th, fns, q)[0] for q in over_points(th, fns, params)))
-        return float(_pointwise(th, fns, point)[0])
+        args = fns.args(point)
+        for o, (lo_f, hi_f, _) in zip(th.over, fns.limits):
+            lo, hi, v = lo_f(*args), hi_f(*args), mpmath.mpf(point[o.name])
+            slack = mpmath.mpf("1e-9") * (abs(lo) + abs(hi)) + mpmath.mpf("1e-300")  # float I/O
+            if not lo - slack <= v <= hi + slack:
+                raise TheoryError(f"{th.id}: {o.name} must be in [{o.lower}, {o.upper}] = "
+                                  f"[{mpmath.nstr(lo, 8)}, {mpmath.nstr(hi, 8)}], got "
+                                  f"{o.name}={point[o.name]!r}")
+        try:
+            return float(_pointwise(th, fns, point)[0])
+        except (ZeroDivisionError, ValueError, TypeError) as exc:  # e.g. 0/0 at a boundary
+            raise TheoryError(f"{th.id}: the claim cannot be evaluated at {dict(point)!r:.120} "
+                              f"({type(exc).__name__})") from None
 
 
 def _as_floats(point: Mapping[str, Any]) -> dict[str, float]:

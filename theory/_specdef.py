@@ -27,6 +27,7 @@ import mpmath
 import sympy as sp
 
 from ._mpmatrix import diag, orthogonal, svd_sorted
+from ._errors import TheoryError
 from ._prove import bound_equals
 from ._registry import register
 from ._records import BOUND, Verdict, require, require_integer
@@ -77,6 +78,9 @@ def _prove_spectrum(th: Theorem) -> Verdict | None:
 def _spectrum_oracle(point: Mapping[str, Any]) -> Any:
     """σ_j(W̃) from an explicit 5×4 instance built with σ_j(W) = sigma, via two mpmath SVDs."""
     jj, kk = int(point["j"]), int(point["k"])
+    if jj > 4:  # the explicit instance has 4 singular values
+        raise TheoryError(f"specdef.weight_spectrum: the oracle's 5x4 instance needs j <= 4, "
+                          f"got j={point['j']!r}")
     rng = random.Random(hash((float(point["sigma"]), float(point["alpha"]), jj, kk)) & 0xFFFF)
     rows, cols, s0 = 5, 4, mpmath.mpf(point["sigma"])
     values = [s0 * mpmath.mpf(2) ** (jj - 1 - i) for i in range(cols)]  # σ_j = sigma, decreasing
