@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import get_namespace, require_matrix, to_host
+from ._backend import get_namespace, _one_of, require_matrix, to_host
 from ._errors import InputError
 
 __all__ = ["CrossBlockBound", "CrossBlockTerms", "cross_block_bound", "cross_block_terms",
@@ -138,7 +138,7 @@ def cross_block_bound(A: Any, B: Any, C: Any, variant: str = "displayed") -> Cro
         The maximising ``r1, r2``, the singular values and cosines there, and ``σ_1(ABC)``.
         See :func:`cross_block_terms` for the grid.
     """
-    if variant not in BOUND_VARIANTS:
+    if not _one_of(variant, BOUND_VARIANTS):
         raise InputError(f"cross_block_bound: variant must be one of {BOUND_VARIANTS}, "
                          f"got {variant!r}")
     t = _terms("cross_block_bound", A, B, C)
@@ -147,7 +147,13 @@ def cross_block_bound(A: Any, B: Any, C: Any, variant: str = "displayed") -> Cro
     core = t.sB1 * c1 * c2
     if variant == "corrected":
         core = core - t.sB2 * np.sqrt(np.clip(1 - c1**2, 0, 1)) * np.sqrt(np.clip(1 - c2**2, 0, 1))
-    grid = t.sA[:, None] * t.sC[None, :] * core
+    with np.errstate(divide="ignore", over="ignore"):  # in logs: sA·sC may overflow, 0·inf not
+        scale = np.log(t.sA)[:, None] + np.log(t.sC)[None, :] + np.log(np.abs(core))
+        grid = np.where(core == 0, 0.0, np.sign(core) * np.exp(scale))
+    if not np.all(np.isfinite(grid)):
+        raise InputError(f"cross_block_bound: A, B, C must be small enough for the bound to be "
+                         f"finite, got sA = {t.sA.max():.3g}, sB1 = {t.sB1:.3g}, "
+                         f"sC = {t.sC.max():.3g}")
     i, j = divmod(int(grid.argmax()), grid.shape[1])
     return CrossBlockBound(variant=variant, value=float(grid[i, j]), r1=i + 1, r2=j + 1,
                            sA=float(t.sA[i]), sB1=t.sB1, sB2=t.sB2, sC=float(t.sC[j]),

@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._backend import asarray, eps, make_rng, namespace_for, require_positive, to_host
+from ._backend import (asarray, eps, make_rng, namespace_for, _one_of, require_positive,
+                       to_host)
 from ._errors import InputError
 
 __all__ = ["EigResult", "extreme_eigenvalues"]
@@ -118,9 +119,9 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
             str(dtype).endswith(w) or str(dtype).endswith(w + "'>") for w in ("float64",
                                                                               "float32")):
         raise InputError(f"{func}: dtype must be float64 or float32, got {dtype!r}")
-    if which not in _WHICH:
+    if not _one_of(which, _WHICH):
         raise InputError(f"{func}: which must be one of {', '.join(_WHICH)}, got {which!r}")
-    if method not in ("eigsh", "lobpcg"):
+    if not _one_of(method, ("eigsh", "lobpcg")):
         raise InputError(f"{func}: method must be 'eigsh' or 'lobpcg', got {method!r}")
     if method == "eigsh" and k >= n:
         raise InputError(f"{func}: k must be < n={n} for eigsh, got {k}")
@@ -131,7 +132,7 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     if backend is None:
         backend = "cupy" if null_space is not None and type(null_space).__module__.startswith(
             "cupy") else "numpy"
-    if backend not in ("numpy", "cupy"):
+    if not _one_of(backend, ("numpy", "cupy")):
         raise InputError(f"{func}: backend must be 'numpy' or 'cupy', got {backend!r}")
     if backend == "cupy":
         namespace_for("cupy")  # a one-line BackendUnavailableError without CuPy or a GPU

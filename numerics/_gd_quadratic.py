@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._backend import eps, get_namespace, require_matrix, require_positive, to_host
+from ._backend import eps, get_namespace, _one_of, require_matrix, require_positive, to_host
 from ._errors import InputError
 
 __all__ = [
@@ -68,7 +68,7 @@ def _require_all(func: str, name: str, ok: Any, x: Any, requirement: str) -> Non
 
 
 def _quantity(func: str, quantity: str) -> str:
-    if quantity not in _QUANTITIES:
+    if not _one_of(quantity, _QUANTITIES):
         raise InputError(f"{func}: quantity must be 'loss' or 'distance', got {quantity!r}")
     return quantity
 
@@ -114,6 +114,9 @@ def _log_terms(xp: Any, lam: Any, c: Any, eta: Any, quantity: str):
     with np.errstate(divide="ignore", invalid="ignore"):
         r_lo = xp.log1p(-xp.where(small, x, 0.0))
         r_hi = xp.log(xp.abs(xp.where(small, 2.0, x) - 1.0))
+        # ηλ beyond the float range: log|1 − ηλ| = log η + log λ (to relative 1/(ηλ))
+        r_hi = xp.where(xp.isfinite(x), r_hi, xp.log(xp.where(small, 1.0, eta))
+                        + xp.log(xp.where(small, 1.0, lam)))
         r = 2.0 * xp.where(small, r_lo, r_hi)
         big = float(xp.finfo(lam.dtype).max) / 4
         r = xp.clip(r, -big, big)  # 0 · r = 0 at t = 0 even when ηλ_i is 1 or overflows
@@ -420,7 +423,7 @@ def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
     if not isinstance(record, (str, list, tuple)):
         raise InputError(f"{func}: record must contain only 'loss' and 'distance', got {record!r}")
     record = (record,) if isinstance(record, str) else tuple(record)
-    if any(q not in _QUANTITIES for q in record):
+    if any(not _one_of(q, _QUANTITIES) for q in record):
         raise InputError(f"{func}: record must contain only 'loss' and 'distance', got {record!r}")
     S = eta.shape[0]
     etab = xp.reshape(eta, (1, 1, S))
@@ -428,6 +431,11 @@ def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
     with np.errstate(over="ignore", invalid="ignore"):
         HE = xp.matmul(H, E)
         L = 0.5 * xp.sum(E * HE, axis=1)
+        if not bool(xp.all(xp.isfinite(L))):
+            raise InputError(f"{func}: H and e0 must be small enough for the initial loss "
+                             f"½ e0ᵀ H e0 to be finite, got max|H| = "
+                             f"{float(to_host(xp.max(xp.abs(H)))):.3g}, max|e0| = "
+                             f"{float(to_host(xp.max(xp.abs(e0)))):.3g}")
         limit = xp.where(L > 0, divergence_factor * L, math.inf)
         active = xp.isfinite(L)
         div_at = xp.full((B, S), -1, dtype=xp.int64)

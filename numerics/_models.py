@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import (asarray, eps, get_namespace, make_rng, namespace_for, require_matrix,
-                       require_positive, to_host)
+from ._backend import (asarray, eps, get_namespace, make_rng, namespace_for, _one_of,
+                       require_matrix, require_positive, to_host)
 from ._deep_linear import DeepLinear, LinearChain, SpecDefLayer  # noqa: F401  (re-export)
 from ._errors import InputError
 from ._model_base import LeastSquaresModel, _kron, _svd_rank, _unvec, _vec
@@ -162,7 +162,7 @@ class Quadratic(LeastSquaresModel):
         With ``e_0 = ‖e_0‖ q_i``, GD gives ``e_t = (1 − ηλ_i)^t e_0`` exactly, so the bound
         ``‖e_t‖ ≤ ρ(η)^t ‖e_0‖`` of THEORY B1 is attained when ``λ_i`` realises ``ρ(η)``.
         """
-        if which not in ("max", "min", "both"):
+        if not _one_of(which, ("max", "min", "both")):
             raise InputError(f"Quadratic.worst_case_start: which must be 'max', 'min' or 'both', "
                              f"got {which!r}")
         norm = require_positive("Quadratic.worst_case_start", "norm", norm)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import eps, require_positive, to_host
+from ._backend import eps, _one_of, require_positive, to_host
 from ._errors import InputError
 from ._optim import OptResult, _Breakdown, _Counted, _run, _UpdateRule
 
@@ -35,7 +35,7 @@ _SOLVERS = ("pinv", "solve")
 
 
 def _check_solver(func: str, solver: str, rcond: float | None) -> float | None:
-    if solver not in _SOLVERS:
+    if not _one_of(solver, _SOLVERS):
         raise InputError(f"{func}: solver must be 'pinv' or 'solve', got {solver!r}")
     return None if rcond is None else require_positive(func, "rcond", rcond)
 
@@ -200,7 +200,7 @@ def levenberg_marquardt(model: Any, theta0: Any, damping: float, *,
     """
     func = "levenberg_marquardt"
     damping = require_positive(func, "damping", damping, allow_zero=True)
-    if curvature not in ("gauss_newton", "hessian"):
+    if not _one_of(curvature, ("gauss_newton", "hessian")):
         raise InputError(f"{func}: curvature must be 'gauss_newton' or 'hessian', got "
                          f"{curvature!r}")
     rcond = None if rcond is None else require_positive(func, "rcond", rcond)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import eps, get_namespace, require_matrix, require_positive, to_host
+from ._backend import eps, get_namespace, _one_of, require_matrix, require_positive, to_host
 from ._errors import InputError
 
 __all__ = ["specdef", "reconstruction_error"]
@@ -81,7 +81,7 @@ def specdef(W: Any, alpha: float, k: int, *, svd_dtype: str | None = "float64") 
     xp = get_namespace(W)
     m, n = W.shape[-2], W.shape[-1]
     k = _check_k(k, min(m, n))
-    if svd_dtype not in ("float64", None):
+    if not _one_of(svd_dtype, ("float64", None)):
         raise InputError(f"specdef: svd_dtype must be 'float64' or None, got {svd_dtype!r}")
     fi = xp.finfo(W.dtype)
     if not float(fi.smallest_normal) <= 1.0 / alpha <= float(fi.max):
@@ -97,10 +97,13 @@ def specdef(W: Any, alpha: float, k: int, *, svd_dtype: str | None = "float64") 
     UkT = xp.matrix_transpose(Uk)
     top = Uk @ (UkT @ Ws)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-        W_inflated = Ws + (alpha - 1.0) * top
+        if alpha >= 1.0:
+            W_inflated = Ws + (alpha - 1.0) * top
+        else:  # deflation: W + (α − 1)·top would cancel to 0 for α below eps
+            W_inflated = (Ws - top) + alpha * top
     eye = xp.eye(m, dtype=Ws.dtype)
     C = eye + (1.0 / alpha - 1.0) * (Uk @ UkT)
-    C = 0.5 * (C + xp.matrix_transpose(C))
+    C = 0.5 * C + 0.5 * xp.matrix_transpose(C)  # halves first: 1/alpha near max must not overflow
     with np.errstate(over="ignore", invalid="ignore"):
         W_inflated, C = xp.astype(W_inflated, W.dtype), xp.astype(C, W.dtype)
     if not bool(xp.all(xp.isfinite(W_inflated))):

@@ -317,7 +317,10 @@ def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
         raise _too_large(func, {"W_inflated": W, "C": C, "X": X}, xp, dt)
     parts = []
     for c, k in _grouped_sq_singular_values(C, m, group_tol):
-        K = xp.concat([math.sqrt(c) * F, B], axis=0) if c > 0 else B
+        with np.errstate(over="ignore", invalid="ignore"):
+            K = xp.concat([math.sqrt(c) * F, B], axis=0) if c > 0 else B
+        if not (math.isfinite(c) and bool(xp.all(xp.isfinite(K)))):
+            raise _too_large(func, {"W_inflated": W, "C": C, "X": X}, xp, dt)
         with np.errstate(over="ignore"):
             parts.append((_squared_svdvals(K, xp, d), k))
     parts.append((xp.zeros(1, dtype=dt), m * m))

@@ -576,6 +576,19 @@ def test_extreme_alpha_float64(alpha):
         np.testing.assert_array_equal(Wt, W)  # the identity map, bit for bit
 
 
+@pytest.mark.parametrize("alpha", [1e-300, 1e-12, 0.5])
+def test_extreme_alpha_below_one(alpha):
+    """Deflation keeps σ_j(W̃) = α σ_j(W) even for α far below eps (it used to cancel to 0)."""
+    Wt, C = nm.specdef(W, alpha, 1)
+    s = np.linalg.svd(W, compute_uv=False)
+    assert np.all(np.isfinite(Wt)) and np.all(np.isfinite(C))
+    assert np.max(np.abs(Wt)) > 0
+    assert np.linalg.svd(Wt, compute_uv=False)[-1] == pytest.approx(
+        min(alpha * s[0], s[-1]), rel=1e-6)
+    if alpha >= 1e-12:  # C carries 1/α: the function-preservation error is O(u/α)
+        assert float(nm.reconstruction_error(W, Wt, C)) <= 100 * 7 * np.finfo(float).eps / alpha
+
+
 @pytest.mark.parametrize("alpha", [1.0, 1e6, 1e12, 1e30, 8e37])
 def test_extreme_alpha_float32_up_to_the_limit(alpha):
     """float32 works up to 1/smallest_normal (8.5e37) when α σ_1 fits; beyond it is refused."""
