@@ -183,7 +183,7 @@ def make_rng(func: str, rng: Any) -> np.random.Generator:
     except (TypeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{func}: rng must be None, a seed (int >= 0) or a Generator, "
-                         f"got {rng!r} ({reason})") from None
+                         f"got {_brief(rng)} ({reason})") from None
 
 
 def _brief(value: Any, limit: int = 40) -> str:
