@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._backend import get_namespace, require_matrix
+from ._backend import get_namespace, require_index, require_matrix
 from ._deep_linear import LinearChain
 from ._errors import InputError
 from ._model_base import LeastSquaresModel
@@ -105,9 +105,8 @@ def balanced_factorisation(W_inflated: Any, C: Any, X: Any, Y: Any,
     ``Σ|F_i| − m·n`` parameters.
     """
     xp, W, C = _inputs("balanced_factorisation", W_inflated, C, X, Y)
-    if isinstance(n_factors, bool) or not isinstance(n_factors, int) or n_factors < 2:
-        raise InputError(f"balanced_factorisation: n_factors must be an integer >= 2, "
-                         f"got {n_factors!r}")
+    # each factor is an array the size of W: beyond 2**16 factors is a typo
+    n_factors = require_index("balanced_factorisation", "n_factors", n_factors, 2, 2**16)
     m, n = W.shape
     U, S, Vh = xp.linalg.svd(W, full_matrices=False)
     root = S ** (1.0 / n_factors)

@@ -9,6 +9,7 @@ namespace ``xp`` of their inputs (NumPy, CuPy or any array-API-compatible librar
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "backend_name",
     "resolve_dtype",
     "require_finite",
+    "require_index",
     "require_matrix",
     "require_positive",
     "eps",
@@ -261,6 +263,24 @@ def require_positive(func: str, name: str, value: Any, *, allow_zero: bool = Fal
         rel = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{func}: {name} must be finite and {rel}, got {_brief(value)}")
     return int(v) if integer else v
+
+
+def require_index(func: str, name: str, value: Any, lo: int, hi: int) -> int:
+    """Check ``value`` is an integer (``int`` or NumPy integer scalar) in ``[lo, hi]``.
+
+    Floats, bools, strings and arrays are refused, whatever their value: an index such as a
+    rank or a factor count is never meant to be ``2.0``.
+    """
+    try:
+        if isinstance(value, bool):
+            raise TypeError("bool")
+        v = operator.index(value)
+    except TypeError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise InputError(f"{func}: {name} must be an integer in [{lo}, {hi}], "
+                         f"got {_brief(value)}")
+    return v
 
 
 def require_finite(func: str, name: str, value: Any) -> float:

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import eps, get_namespace, _one_of, require_matrix, require_positive, to_host
+from ._backend import (eps, get_namespace, _one_of, require_index, require_matrix, require_positive,
+                       to_host)
 from ._errors import InputError
 
 __all__ = ["specdef", "reconstruction_error"]
@@ -21,18 +22,7 @@ def _dtype_name(dtype: Any) -> str:
 
 
 def _check_k(k: Any, r: int) -> int:
-    import operator
-
-    try:
-        if isinstance(k, bool):
-            raise TypeError("bool")
-        k = operator.index(k)  # int, NumPy integer scalar; not floats, strings, arrays
-    except TypeError:
-        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], "
-                         f"got {k!r:.40}") from None
-    if not 1 <= k <= r:
-        raise InputError(f"specdef: k must be an integer in [1, min(m, n)={r}], got {k}")
-    return k
+    return require_index("specdef", f"k (min(m, n)={r})", k, 1, r)
 
 
 def specdef(W: Any, alpha: float, k: int, *, svd_dtype: str | None = "float64") -> tuple[Any, Any]:

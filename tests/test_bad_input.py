@@ -275,6 +275,8 @@ SCALAR_CASES = [
          "best_step_sweep: run", "'many'"),
     case("batched-result-bad", lambda: nm.batched_steps_to_tolerance(3),
          "batched_steps_to_tolerance: result", "int"),
+    case("attack-n-factors-huge", lambda: nm.balanced_factorisation(WT, CC, X, Y, 10**400),
+         "balanced_factorisation: n_factors", "1000"),
     case("fd-hessian-model", lambda: nm.finite_difference_hessian(object(), THETA),
          "finite_difference_hessian: model", "object"),
     case("lobpcg-constraints-too-big", lambda: nm.extreme_eigenvalues(

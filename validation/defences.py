@@ -25,13 +25,12 @@ def diagonal_rescaling(W: Any, alpha: float, k: int) -> tuple[Any, Any]:
     --------
     ``specdef check c1 c3 --defence validation.defences:diagonal_rescaling``
     """
-    from numerics import InputError, get_namespace, require_matrix, require_positive
+    from numerics import get_namespace, require_index, require_matrix, require_positive
 
     W = require_matrix("diagonal_rescaling", "W", W)
     alpha = require_positive("diagonal_rescaling", "alpha", alpha)
     m = W.shape[0]
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= m:
-        raise InputError(f"diagonal_rescaling: k must be an integer in [1, m={m}], got {k!r}")
+    k = require_index("diagonal_rescaling", f"k (m={m})", k, 1, m)
     xp = get_namespace(W)
     d = xp.concat([xp.full(k, alpha, dtype=W.dtype), xp.ones(m - k, dtype=W.dtype)])
     return d[:, None] * W, xp.eye(m, dtype=W.dtype) / d[None, :]
