@@ -150,9 +150,9 @@ def bench_gd_worst_case(cfg: BenchConfig, *, ns: Sequence[int] = (5, 10, 20),
         big = n == big_n
         note = ""
         if big and e_tk > 1e-12:
-            note = (f"n={n}: float64 (1 - step*lam)^(2n) carries 2n*u = {2 * n * 2**-53:.1e} "
-                    f"relative error (1 - step*lam is rounded, then raised to the 2n-th power); "
-                    "exp(2n*log1p(-step*lam)) is exact to ~1e-16 (see RESULTS.md, proposed fix)")
+            note = (f"n={n}: the float form exp(2n*log1p(-step*lam)) should carry |ln value|*u "
+                    f"= {abs(math.log(t_tk.value)) * 2**-53:.1e}, not {e_tk:.1e}: a regression "
+                    "(RESULTS.md, T1)")
         out.append(BenchResult(case=f"n={n} vs brute force", t_toolkit=t_tk.median,
                                baseline="brute force, float64 (4097-point grid + golden section)",
                                t_baseline=t_bf.median, err_toolkit=e_tk, err_baseline=e_bf,

@@ -287,3 +287,43 @@ def test_step_counts_keep_precision_when_rho_is_close_to_one():
     bypass = theory.get("attack.bypass.rate")
     assert bypass.evaluate(kappa_z=1e12, eps=0.1) == float(bypass.evaluate_mp(50, kappa_z=1e12,
                                                                                  eps=0.1))
+
+
+def _float_form_gap(th, points) -> float:
+    """max relative gap, in mpmath at 40 digits, between ``float_form`` and ``bound``."""
+    import mpmath
+
+    syms = [th.symbols[p] for p in th.parameters]
+    fast = sp.lambdify(syms, th.float_form, modules="mpmath")
+    gap = mpmath.mpf(0)
+    with mpmath.workdps(40):
+        for pt in points:
+            exact = th.evaluate_mp(40, **pt)
+            other = fast(*(mpmath.mpf(pt[p]) for p in th.parameters))
+            gap = max(gap, abs(other - exact) / max(abs(exact), mpmath.mpf("1e-300")))
+    return float(gap)
+
+
+@pytest.mark.parametrize("theorem_id", [t.id for t in theory.all_theorems()
+                                        if t.float_form is not None])
+def test_float_form_equals_the_bound_and_a_planted_change_is_caught(theorem_id):
+    from theory._check import sample_parameters
+
+    th = theory.get(theorem_id)
+    points = sample_parameters(th, 24)
+    # the float form may only differ from the bound by how float64 rounds, not in value
+    assert _float_form_gap(th, points) <= 1e-30
+    planted = dataclasses.replace(th, float_form=th.float_form * (1 + sp.Rational(1, 10**9)))
+    assert _float_form_gap(planted, points) >= 0.9e-9
+    # with_bound scales both forms, so planted-error checks see the same factor
+    assert th.with_bound(2).evaluate(**points[0]) == pytest.approx(2 * th.evaluate(**points[0]),
+                                                                   rel=4 * np.finfo(float).eps)
+
+
+def test_scalar_fast_path_falls_back_to_numpy_where_math_raises():
+    # step·L = 1 exactly: log|1 − step·λ| = −inf, which Python's math.log(0) refuses
+    th = theory.get("gd.quadratic.worst_case_value")
+    assert th._evaluate_scalar({"mu": 0.5, "L": 2.0, "step": 1e300, "n": 1e300}) is None
+    value = th.evaluate(mu=0.5, L=1.0, step=1.0, n=3)
+    assert value == pytest.approx(float(th.evaluate_mp(40, mu=0.5, L=1.0, step=1.0, n=3)),
+                                  rel=4 * np.finfo(float).eps)

@@ -88,3 +88,18 @@ def test_worst_case_value_matches_pepit_documented_example():
     # "PEPit guarantee: f(x_n)-f_* <= 0.0649574 ||x_0 - x_*||^2" (6 significant digits).
     value = theory.get("gd.quadratic.worst_case_value").evaluate(mu=0.3, L=3.0, step=1 / 3, n=4)
     assert value == pytest.approx(0.0649574, rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [10**4, 10**5, 10**6, 10**7])
+def test_worst_case_value_float64_error_does_not_grow_with_n(n):
+    # (1 − step·λ)^(2n) in float64 carries 2n·u relative error (9.5e-11 at n = 1e6); the float
+    # form exp(y), y = 2n·log1p(−step·λ), carries |y|·u — the conditioning of exp, bounded by
+    # |ln value| + |ln(λ/2)|, not by n — and at most the 1e-12
+    th = theory.get("gd.quadratic.worst_case_value")
+    for mu, L, step in CASES:
+        exact = th.evaluate_mp(40, mu=mu, L=L, step=step, n=n)
+        if exact < mpmath.mpf("1e-300"):
+            continue
+        value = th.evaluate(mu=mu, L=L, step=step, n=n)
+        tol = 8 * np.finfo(float).eps * (1 + abs(float(mpmath.log(exact))))
+        assert abs(value / exact - 1) <= min(tol, 1e-12), (mu, L, step, value)

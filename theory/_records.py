@@ -39,6 +39,7 @@ class Assumption:
     def __post_init__(self) -> None:
         if isinstance(self.predicate, sp.Basic):
             names = tuple(sorted(str(s) for s in self.predicate.free_symbols))
+            object.__setattr__(self, "_names", names)  # argument order of the lambdified form
             if not self.params:
                 object.__setattr__(self, "params", names)
         elif not callable(self.predicate):
@@ -61,7 +62,7 @@ class Assumption:
     def _holds(self, values: Mapping[str, Any], arrays: bool) -> Any:
         if not isinstance(self.predicate, sp.Basic):
             return self.predicate(values)
-        names = sorted(str(s) for s in self.predicate.free_symbols)
+        names = self.__dict__["_names"]
         if not names:
             return bool(self.predicate)
         attr = "_fn_numpy" if arrays else "_fn_math"

@@ -67,6 +67,11 @@ class Theorem:
         check ``numeric(th) -> Verdict``; and of :meth:`violation`.
     n_points : int
         Parameter points of the numeric check.
+    float_form : sympy.Expr, optional
+        The bound rewritten for float64 (for example ``(1 − x)^(2n)`` as
+        ``exp(2n·log1p(−x))``, whose rounding error does not grow with n).  :meth:`evaluate`
+        uses it; :meth:`evaluate_mp`, :meth:`prove` and the numeric checks use ``bound``, and a
+        test checks the two agree in mpmath.
     """
 
     id: str
@@ -89,6 +94,7 @@ class Theorem:
     numeric: Callable[["Theorem"], Verdict] | None = None
     violation_fn: Callable[["Theorem", Mapping[str, float]], float] | None = None
     n_points: int = 256
+    float_form: sp.Expr | None = None
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,16 +106,21 @@ class Theorem:
                               f"got {self.expectation!r}")
         for name in ("symbols", "derived", "box", "positive"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-        object.__setattr__(self, "bound", sp.sympify(self.bound))
         object.__setattr__(self, "parameters", tuple(self.parameters))
         unknown = set(self.parameters) - set(self.symbols)
         if unknown or not all(p.isidentifier() for p in self.parameters):
             raise TheoryError(f"{where}: parameters must be identifiers with symbols, "
                               f"got {sorted(unknown) or self.parameters}")
-        free = {str(s) for s in self.bound.free_symbols} - set(self.parameters)
-        if free:
-            raise TheoryError(f"{where}: bound uses symbols that are not parameters: "
-                              f"{sorted(free)}")
+        for name in ("bound", "float_form"):
+            expr = getattr(self, name)
+            if expr is None:
+                continue
+            expr = sp.sympify(expr)
+            object.__setattr__(self, name, expr)
+            free = {str(s) for s in expr.free_symbols} - set(self.parameters)
+            if free:
+                raise TheoryError(f"{where}: {name} uses symbols that are not parameters: "
+                                  f"{sorted(free)}")
 
     # ------------------------------------------------------------------ evaluation
     def check_assumptions(self, params: Mapping[str, Any]) -> None:
@@ -162,11 +173,28 @@ class Theorem:
         return {p: params[p] for p in self.parameters}
 
     def _lambdified(self, modules: str) -> Callable[..., Any]:
+        """The bound as a function of the parameters; float modules use :attr:`float_form`."""
         key = ("bound", modules)
         if key not in self._cache:
             syms = [self.symbols[p] for p in self.parameters]
-            self._cache[key] = sp.lambdify(syms, self.bound, modules=modules)
+            expr = self.bound if modules == "mpmath" or self.float_form is None \
+                else self.float_form
+            self._cache[key] = sp.lambdify(syms, expr, modules=modules)
         return self._cache[key]
+
+    def _evaluate_scalar(self, values: Mapping[str, Any]) -> float | None:
+        """Fast path for scalar parameters: the bound lambdified to the ``math`` module.
+
+        Returns None where Python's float arithmetic raises (overflow, log of 0) or gives NaN;
+        :meth:`evaluate` then takes the NumPy path, which handles both.
+        """
+        import math
+
+        try:
+            out = float(self._lambdified("math")(*values.values()))
+        except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: no math twin
+            return None
+        return None if math.isnan(out) else out
 
     def evaluate(self, **params: Any) -> Any:
         """The bound at ``params`` (floats, ints or NumPy arrays, broadcast elementwise).
@@ -180,7 +208,19 @@ class Theorem:
         """
         import numpy as np
 
+        import math
+
         values = self._bind(params)
+        if not any(isinstance(v, (list, tuple)) or getattr(v, "ndim", 0) > 0
+                   for v in values.values()):  # scalars: no NumPy round trip
+            floats = {p: _real(self.id, p, v) for p, v in values.items()}
+            for p, v in floats.items():
+                if not math.isfinite(v):
+                    raise TheoryError(f"{self.id}: parameter {p} must be finite, got {_fmt(v)}")
+            self.check_assumptions(floats)
+            out = self._evaluate_scalar(floats)
+            if out is not None:
+                return out
         arrs = {p: _real_array(self.id, p, v) for p, v in values.items()}
         for p, v in arrs.items():
             if not np.all(np.isfinite(v)):
@@ -292,7 +332,10 @@ class Theorem:
         f = _real(self.id, "factor", factor)
         if not math.isfinite(f):
             raise TheoryError(f"{self.id}: factor must be finite, got {_fmt(factor)}")
-        return dataclasses.replace(self, bound=self.bound * sp.nsimplify(factor, rational=True))
+        scale = sp.nsimplify(factor, rational=True)
+        return dataclasses.replace(
+            self, bound=self.bound * scale,
+            float_form=None if self.float_form is None else self.float_form * scale)
 
     def __repr__(self) -> str:
         return (f"Theorem({self.id!r}, kind={self.kind!r}, expectation={self.expectation!r}, "
