@@ -443,6 +443,33 @@ def test_fuzz_spectra(variant, data):
 @VARIANTS
 @FUZZ
 @given(data=st.data())
+def test_fuzz_joint_extremes(variant, data):
+    d, m = data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7))
+    n = data.draw(st.integers(1, 9))
+    X = data.draw(matrix(d, n))
+    W = data.draw(matrix(m, d, scale=(-3, 3)))
+    Wt, C = nm.specdef(W, data.draw(pos_floats(1.0, 1e6)), data.draw(st.integers(1, min(m, d))))
+    which = pick_bad(data, ["W", "C", "X", "method", "tol"])
+    args = {"W": Wt, "C": C, "X": X}
+    if which in args:
+        args[which] = data.draw(corrupt(args[which]))
+    method = data.draw(bad_scalar()) if which == "method" else \
+        data.draw(st.sampled_from(["auto", "lanczos", "full"]))
+    tol = data.draw(bad_scalar()) if which == "tol" else 1e-13
+    ends = run(which is not None, nm.joint_extremes_zero_residual, *args.values(), method=method,
+               tol=tol)
+    if ends is REFUSED:
+        return
+    assert ends.method in ("lanczos", "full")
+    assert math.isfinite(ends.lambda_max) and ends.lambda_max >= 0
+    low = ends.lambda_min_nonzero
+    # NaN only when every eigenvalue is zero; otherwise a positive value not above the top
+    assert (math.isnan(low) and ends.lambda_max == 0) or 0 < low <= ends.lambda_max * (1 + 1e-9)
+
+
+@VARIANTS
+@FUZZ
+@given(data=st.data())
 def test_fuzz_spectrum_record(variant, data):
     k = data.draw(st.integers(1, 5))
     vals = np.sort(np.asarray(data.draw(st.lists(pos_floats(1e-6, 1e6), min_size=k, max_size=k))))
