@@ -32,9 +32,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import _gd_quadratic
+from . import _gd_batched, _gd_quadratic
 from ._backend import backend_name, get_namespace, require_matrix, require_positive, to_host
 from ._errors import InputError
+from ._gd_batched import *  # noqa: F401,F403  (public names of the batched kernel)
 from ._gd_quadratic import *  # noqa: F401,F403  (public names of the quadratic kernels)
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "steps_to_tolerance",
     "best_step_sweep",
     *_gd_quadratic.__all__,
+    *_gd_batched.__all__,
 ]
 
 
