@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._backend import eps, get_namespace, _one_of, require_matrix, require_positive, to_host
+from ._backend import (backend_name, eps, get_namespace, _one_of, require_matrix, require_positive,
+                       to_host)
 from ._errors import InputError
 from ._gd_quadratic import _QUANTITIES, _quantity, _require_all, _to_xp
 
@@ -53,17 +54,32 @@ class BatchedGDResult:
 
 
 def _require_psd(func: str, xp: Any, H: Any) -> None:
-    """Refuse a batch of Hessians that is not symmetric positive semidefinite (to rounding)."""
+    """Refuse a batch of Hessians that is not symmetric positive semidefinite (to rounding).
+
+    ``λ_min(H_b) ≥ −tol_b`` with ``tol_b = d·√eps·max|H_b|``.  A batched Cholesky of
+    ``H_b + tol_b·I`` proves it for the whole batch at a third of the cost of ``eigvalsh``;
+    only when it fails (or on a backend whose Cholesky returns NaN instead of raising) does
+    ``eigvalsh`` decide, and name the failing problem.
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         scale = xp.max(xp.abs(H), axis=(1, 2))
-        asym = xp.max(xp.abs(H - xp.permute_dims(H, (0, 2, 1))), axis=(1, 2))
+        Ht = xp.permute_dims(H, (0, 2, 1))
+        asym = xp.max(xp.abs(H - Ht), axis=(1, 2))
         tol = H.shape[1] * math.sqrt(eps(H.dtype)) * scale
         bad = np.asarray(to_host(asym > tol), dtype=bool)
         if bad.any():
             b = int(np.argmax(bad))
             raise InputError(f"{func}: H must be symmetric, got max|H - H^T| = "
                              f"{float(to_host(asym[b])):.3g} in H[{b}]")
-        lo = xp.min(xp.linalg.eigvalsh(0.5 * H + 0.5 * xp.permute_dims(H, (0, 2, 1))), axis=1)
+        sym = 0.5 * H + 0.5 * Ht
+        try:
+            eye = xp.eye(H.shape[1], dtype=H.dtype)
+            chol = xp.linalg.cholesky(sym + tol[:, None, None] * eye)
+            if bool(xp.all(xp.isfinite(chol))):
+                return
+        except ValueError:  # NumPy's LinAlgError; CuPy returns NaN instead: decide below
+            pass
+        lo = xp.min(xp.linalg.eigvalsh(sym), axis=1)
         bad = np.asarray(to_host(~(lo >= -tol)), dtype=bool)
     if bad.any():
         b = int(np.argmax(bad))
@@ -135,11 +151,52 @@ def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
     with np.errstate(over="ignore", invalid="ignore"):
         HE = xp.matmul(H, E)
         L = 0.5 * xp.sum(E * HE, axis=1)
-        if not bool(xp.all(xp.isfinite(L))):
-            raise InputError(f"{func}: H and e0 must be small enough for the initial loss "
-                             f"½ e0ᵀ H e0 to be finite, got max|H| = "
-                             f"{float(to_host(xp.max(xp.abs(H)))):.3g}, max|e0| = "
-                             f"{float(to_host(xp.max(xp.abs(e0)))):.3g}")
+    if not bool(xp.all(xp.isfinite(L))):
+        raise InputError(f"{func}: H and e0 must be small enough for the initial loss "
+                         f"½ e0ᵀ H e0 to be finite, got max|H| = "
+                         f"{float(to_host(xp.max(xp.abs(H)))):.3g}, max|e0| = "
+                         f"{float(to_host(xp.max(xp.abs(e0)))):.3g}")
+    chunk = _chunk_size(xp, B, d, dtype)
+    runs = [_iterate(xp, H[a:a + chunk, ...], E[a:a + chunk, ...], HE[a:a + chunk, ...],
+                     L[a:a + chunk, ...], etab, n_steps, record, record_every, divergence_factor)
+            for a in range(0, B, chunk)]
+    join = (lambda parts, axis: parts[0]) if len(runs) == 1 else xp.concat
+    stacked = {q: join([r[2][q] for r in runs], 1) for q in record}
+    params = {"n_steps": n_steps, "record": record, "record_every": record_every,
+              "divergence_factor": divergence_factor}
+    return BatchedGDResult(errors=xp.permute_dims(join([r[0] for r in runs], 0), (0, 2, 1)),
+                           loss=stacked.get("loss"), distance=stacked.get("distance"),
+                           record_steps=np.asarray(runs[0][3], dtype=np.int64),
+                           diverged_at=join([r[1] for r in runs], 0),
+                           steps=np.asarray(to_host(eta), dtype=np.float64), params=params)
+
+
+#: Bytes of Hessians per chunk on NumPy: half of a 2 MiB L2 cache, leaving room for the state.
+_CACHE_BYTES = 2**20
+
+
+def _chunk_size(xp: Any, B: int, d: int, dtype: Any) -> int:
+    """Problems per chunk: all of them on a GPU; on NumPy, as many as fit in ``_CACHE_BYTES``.
+
+    Every step reads all of H once (0.25 flop per byte): from DRAM for a batch larger than the
+    cache, from L2 when a chunk runs all its steps before the next starts (measured 1.46x at
+    B = 1024, d = 64).  Problems are independent, so the results do not depend on the chunking.
+    """
+    if backend_name(xp) != "numpy":
+        return B
+    itemsize = 4 if "float32" in str(dtype) else 8
+    return max(1, min(B, _CACHE_BYTES // (d * d * itemsize)))
+
+
+def _iterate(xp: Any, H: Any, E: Any, HE: Any, L: Any, etab: Any, n_steps: int,
+             record: tuple, record_every: int, divergence_factor: float) -> tuple:
+    """The loop of :func:`batched_gradient_descent` on one chunk of problems.
+
+    Returns the final state ``E (b, d, S)``, ``diverged_at (b, S)``, the histories stacked as
+    ``(n_recorded, b, S)`` and the recorded step numbers.
+    """
+    B, _, S = E.shape
+    with np.errstate(over="ignore", invalid="ignore"):
         limit = xp.where(L > 0, divergence_factor * L, math.inf)
         active = xp.isfinite(L)
         div_at = xp.full((B, S), -1, dtype=xp.int64)
@@ -168,13 +225,7 @@ def batched_gradient_descent(H: Any, e0: Any, steps: Any, n_steps: int, *,
             L = xp.where(accept, L_new, L)
             if t % record_every == 0 or t == n_steps:
                 keep(t)
-    stacked = {q: xp.stack(v, axis=0) for q, v in hist.items()}
-    params = {"n_steps": n_steps, "record": record, "record_every": record_every,
-              "divergence_factor": divergence_factor}
-    return BatchedGDResult(errors=xp.permute_dims(E, (0, 2, 1)), loss=stacked.get("loss"),
-                           distance=stacked.get("distance"),
-                           record_steps=np.asarray(rec_steps, dtype=np.int64), diverged_at=div_at,
-                           steps=np.asarray(to_host(eta), dtype=np.float64), params=params)
+    return E, div_at, {q: xp.stack(v, axis=0) for q, v in hist.items()}, rec_steps
 
 
 def batched_steps_to_tolerance(result: BatchedGDResult, tol: float = 1e-8, *,

@@ -311,6 +311,34 @@ def test_batched_gd_divergence(xp, rng):
     assert loss[div[0, 1], 0, 1] > 1e12 * loss[0, 0, 1]
 
 
+@pytest.mark.parametrize("per_chunk", [1, 2, 3])
+def test_batched_gd_chunks_give_the_unchunked_result_bit_for_bit(rng, monkeypatch, per_chunk):
+    import numerics._gd_batched as gb
+
+    B, d = 5, 3
+    H = np.stack([spd(rng, rng.uniform(0.1, 1.0, d))[0] for _ in range(B)])
+    e0, steps = rng.standard_normal((B, d)), np.array([0.5, 1.5, 3.0])  # 3.0 diverges
+    whole = batched_gradient_descent(H, e0, steps, 80, record=("loss", "distance"),
+                                     record_every=7)
+    assert gb._chunk_size(np, B, d, np.float64) == B  # 5 problems of 72 bytes fit one chunk
+    monkeypatch.setattr(gb, "_CACHE_BYTES", per_chunk * d * d * 8)
+    assert gb._chunk_size(np, B, d, np.float64) == per_chunk
+    parts = batched_gradient_descent(H, e0, steps, 80, record=("loss", "distance"),
+                                     record_every=7)
+    assert np.any(whole.diverged_at > 0)
+    for name in ("errors", "loss", "distance", "diverged_at", "record_steps"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+
+
+def test_batched_gd_psd_test_accepts_singular_and_refuses_indefinite(rng):
+    H = np.stack([np.zeros((3, 3)), np.diag([1.0, 0.0, 0.0]), spd(rng, [0.1, 0.5, 1.0])[0]])
+    res = batched_gradient_descent(H, np.ones((3, 3)), [0.5], 3)  # Cholesky fails, eigvalsh: PSD
+    assert np.all(res.diverged_at == -1)
+    H[1, 2, 2] = -1e-3
+    with pytest.raises(InputError, match=r"semidefinite, got lambda_min = -0.001 in H\[1\]"):
+        batched_gradient_descent(H, np.ones((3, 3)), [0.5], 3)
+
+
 # ----------------------------------------------------------------------------- exact counts
 
 def brute_force_steps(lam, c, eta, tol, quantity, cap):
