@@ -6,7 +6,7 @@ matrix-free with a library eigensolver) and runs first- and second-order optimis
 it never imports CuPy or matplotlib.
 """
 
-from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _joint_extremes,
+from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _gauge, _joint_extremes,
                _model_base,
                _models, _optim, _second_order, _specdef, _spectra)
 from ._attacks import *  # noqa: F401,F403
@@ -15,6 +15,7 @@ from ._bounds import *  # noqa: F401,F403
 from ._deep_linear import *  # noqa: F401,F403
 from ._eigsolve import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
+from ._gauge import *  # noqa: F401,F403
 from ._joint_extremes import *  # noqa: F401,F403
 from ._model_base import *  # noqa: F401,F403
 from ._models import *  # noqa: F401,F403
@@ -35,6 +36,7 @@ __all__ = [
     *_spectra.__all__,
     *_joint_extremes.__all__,
     *_eigsolve.__all__,
+    *_gauge.__all__,
     *_optim.__all__,
     *_second_order.__all__,
     *_attacks.__all__,

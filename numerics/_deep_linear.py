@@ -307,6 +307,20 @@ class SpecDefLayer(LinearChain):
         return self.xp.concat([_kron(W.mT, eye, self.xp), -_kron(eye, C, self.xp)], axis=0)
 
 
+    def gauge_projector(self, theta: Any) -> Any:
+        """Matrix-free orthogonal projector onto the span of :meth:`gauge_basis` (flat θ).
+
+        See :func:`numerics.gauge_projector`; pass it as ``null_space`` to
+        :func:`numerics.extreme_eigenvalues`.  Needs both blocks trained.
+        """
+        from ._gauge import gauge_projector
+
+        if self.trainable != (True, True):
+            raise InputError("SpecDefLayer.gauge_projector: train must be ('W', 'C'), "
+                             f"got {tuple(b for b in self.block_names)}")
+        return gauge_projector(*self.factors(theta))
+
+
 class DeepLinear(LinearChain):
     """Deep linear network with every factor trainable (depth ≥ 1); see :class:`LinearChain`."""
 

@@ -40,7 +40,9 @@ class EigResult:
         Every Hessian-vector product the call made (the validation probe, solver runs, the
         shift estimate, residuals).
     converged : bool
-        The solver reported convergence and every residual is ``≤ 100·max(tol, eps)·max|λ|``.
+        The solver reported convergence and every residual is ``≤ 100·max(tol, eps)·‖H‖est``,
+        ``‖H‖est = max(max|λ|, shift, ‖H v₀‖/‖v₀‖)`` (v₀ the random start vector): a floor of
+        ``eps·‖H‖`` is all a residual of a tiny eigenvalue can reach.
     which, method : str
         The request.
     """
@@ -87,10 +89,13 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     maxiter : int, optional
         Solver iteration limit (solver default if None).
     method : {"eigsh", "lobpcg"}
-    null_space : array, shape (n, r), optional
+    null_space : array, shape (n, r), or callable, optional
         Basis (any, not necessarily orthonormal; ``1 <= r < n`` finite, linearly independent
-        columns — an exactly dependent one is refused) of a known subspace of ker H; required for
-        ``"smallest_nonzero"`` (for :class:`SpecDefLayer` at zero residual: ``gauge_basis``).
+        columns — an exactly dependent one is refused) of a known subspace of ker H, or the
+        orthogonal projector ``v ↦ P v`` onto it (eigsh only; checked for idempotence on one
+        vector); required for ``"smallest_nonzero"``.  For :class:`SpecDefLayer` at zero
+        residual: ``gauge_projector(theta)`` (O(m²d) memory, about one Hessian-vector product per
+        use) or ``gauge_basis(theta)`` (``2m²(m+d)·m`` numbers, QR-factorised here).
     dtype, backend, rng
         Operator dtype (default float64), ``"numpy"``/``"cupy"`` (default from ``null_space``),
         seed of the random start vector (runs are reproducible).
@@ -100,8 +105,9 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     -----
     A shift-invert is not available matrix-free and plain Lanczos on a singular PSD H returns
     its (possibly huge) null space first, so ``"smallest_nonzero"`` deflates a known null space
-    ``N`` (orthonormalised by QR): with ``P = I − N N^T`` and ``s = λ_max(H)`` (one extra
-    largest-eigenvalue run), ``eigsh`` finds the smallest eigenvalues of ``P H P + s N N^T``,
+    ``N`` (orthonormalised by QR; or the given projector ``N Nᵀ``): with ``P = I − N N^T`` and
+    ``s = λ_max(H)`` (one extra largest-eigenvalue run), ``eigsh`` finds the smallest
+    eigenvalues of ``P H P + s N N^T``,
     whose spectrum is that of H with the null directions moved to ``s``; ``lobpcg`` instead keeps
     its iterates orthogonal to N (its ``Y`` constraint).  If N spans all of ker H, the result is
     the smallest nonzero eigenvalue of H; if N misses part of ker H, zeros are returned (check
@@ -151,8 +157,14 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
                 raise InputError(f"{func}: hvp must return finite values, got NaN or inf")
         return out
 
-    N = None
-    if null_space is not None:
+    N, project = None, None
+    if callable(null_space):
+        if method != "eigsh":
+            raise InputError(f"{func}: null_space must be a basis (an array) for method="
+                             f"'lobpcg', got a callable")
+        project = _checked_projector(func, null_space, n, lib, dt,
+                                     make_rng(func, rng).standard_normal(n))
+    elif null_space is not None:
         if backend == "numpy":
             null_space = asarray(null_space, xp=np, dtype=dt, func=func, name="null_space")
         N = lib.asarray(null_space, dtype=dt)
@@ -172,8 +184,11 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
                          f"r={N.shape[1]}, k={k} (use method='eigsh')")
     start = make_rng(func, rng).standard_normal((n, k if method == "lobpcg" else 1))
     # validate the operator on one product before any solver sees it (LOBPCG would wrap
-    # the InputError into a bare Exception)
-    apply(lib.asarray(start[:, 0], dtype=dt))
+    # the InputError into a bare Exception); ‖H v₀‖/‖v₀‖ also bounds ‖H‖ from below
+    v0 = lib.asarray(start[:, 0], dtype=dt)
+    h_est = float(to_host(lib.linalg.norm(apply(v0)) / lib.linalg.norm(v0)))
+    if project is None and N is not None:
+        project = lambda v: N @ (N.T @ v)  # noqa: E731
 
     def operator(shift: float | None) -> Any:
         if shift is None:
@@ -181,9 +196,9 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
         else:
             def mv(v: Any) -> Any:
                 v = v.reshape(-1)
-                w = v - N @ (N.T @ v)
-                Hw = apply(w)
-                return Hw - N @ (N.T @ Hw) + shift * (N @ (N.T @ v))
+                Pv = project(v)
+                Hw = apply(v - Pv)
+                return Hw - project(Hw) + shift * Pv
         return sla.LinearOperator((n, n), matvec=mv, rmatvec=mv, dtype=dt)
 
     def run(largest: bool, shift: float | None = None, constrain: bool = False) -> tuple:
@@ -238,7 +253,27 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     vecs = vecs / lib.linalg.norm(vecs, axis=0)[None, :]
     res = np.array([float(to_host(lib.linalg.norm(apply(vecs[:, i]) - vals[i] * vecs[:, i])))
                     for i in range(vals.shape[0])])
-    scale = max(float(np.max(np.abs(to_host(vals)))), abs(shift_est or 0.0))
+    scale = max(float(np.max(np.abs(to_host(vals)))), abs(shift_est or 0.0), h_est)
     ok = all(r[2] for r in results) and bool(np.all(res <= 100 * max(tol, eps(dt)) * scale))
     return EigResult(vals, vecs if return_vectors else None, res, count[0], ok, which, method)
 
+
+
+def _checked_projector(func: str, project: Callable[[Any], Any], n: int, lib: Any, dt: Any,
+                       probe: np.ndarray) -> Callable[[Any], Any]:
+    """``project`` after one check on ``probe``: shape ``(n,)``, finite, ``P(Pv) = Pv``.
+
+    The idempotence test is loose (``eps^(1/3)`` relative): it catches a callable that is not a
+    projector, not the rounding of an ill-conditioned one.
+    """
+    v = lib.asarray(probe, dtype=dt)
+    p1 = project(v)
+    if getattr(p1, "shape", None) != (n,) or not bool(lib.all(lib.isfinite(p1))):
+        raise InputError(f"{func}: null_space projector must map shape ({n},) to finite values "
+                         f"of shape ({n},), got {getattr(p1, 'shape', type(p1).__name__)}")
+    gap = float(to_host(lib.linalg.norm(project(p1) - p1)))
+    size = float(to_host(lib.linalg.norm(v)))
+    if not gap <= eps(dt) ** (1 / 3) * size:
+        raise InputError(f"{func}: null_space projector must be idempotent (P(Pv) = Pv), got "
+                         f"|P(Pv) - Pv| = {gap:.3g} for |v| = {size:.3g}")
+    return project

@@ -77,22 +77,6 @@ def test_joint_hessian_eigs_tiny():
         assert r.extra["agreement"] <= 1e-8 and r.err_toolkit <= 1e-10
 
 
-def test_gauge_projector_is_the_projector_on_the_gauge_basis():
-    import numpy as np
-
-    from numerics import SpecDefLayer, namespace_for
-
-    xp = namespace_for("numpy")
-    inst = benchmarks.planted_specdef_instance(3)
-    W, C, X = inst["W_inflated"], inst["C"], inst["X"]
-    model = SpecDefLayer(W, C, X, C @ W @ X)
-    N = model.gauge_basis(model.theta0)
-    P = N @ np.linalg.solve(N.T @ N, N.T)
-    proj = benchmarks.gauge_projector(W, C, xp)
-    v = np.random.default_rng(0).standard_normal(model.n_params)
-    assert np.allclose(proj(v), P @ v, rtol=1e-10, atol=1e-12)
-
-
 def test_gd_batch_tiny():
     rows = benchmarks.bench_gd_sweep(CFG, B=4, d=3, T=5, n_loop=2, copy_bytes=2**20)
     _check_rows(rows, "gd_batch")

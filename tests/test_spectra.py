@@ -242,3 +242,83 @@ def test_extreme_eigenvalues_reports_non_convergence_and_bad_input(rng):
         extreme_eigenvalues(lambda v: v, n, which="smallest_nonzero")
     with pytest.raises(InputError, match="extreme_eigenvalues: k must be < n=3"):
         extreme_eigenvalues(lambda v: v, 3, k=3)
+
+
+def test_gauge_projector_is_the_dense_orthogonal_projector(xp, rng):
+    """Against ``N (NᵀN)⁻¹ Nᵀ`` from the explicit basis, m' = m and m' > m (thin C)."""
+    from numerics import gauge_projector
+
+    for m, d, thin in [(4, 5, False), (3, 4, True)]:
+        W = rng.standard_normal((m, d))
+        Wt, C = (W, rng.standard_normal((m + 2, m))) if thin else specdef_pair(W, 30.0, 2)
+        layer = SpecDefLayer(xp.asarray(Wt), xp.asarray(C), xp.asarray(rng.standard_normal(
+            (d, 7))), xp.asarray(C @ Wt @ rng.standard_normal((d, 7))))
+        N = H(layer.gauge_basis(layer.theta0))
+        dense = N @ np.linalg.solve(N.T @ N, N.T)
+        P = layer.gauge_projector(layer.theta0)
+        V = rng.standard_normal((layer.n_params, 4))
+        got = np.stack([H(P(xp.asarray(V[:, i]))) for i in range(4)], axis=1)
+        # both sides solve with NᵀN: agreement to eps·κ(NᵀN)
+        tol = 10 * np.finfo(float).eps * np.linalg.cond(N.T @ N)
+        np.testing.assert_allclose(got, dense @ V, atol=tol * np.abs(V).max())
+        again = np.stack([H(P(xp.asarray(got[:, i]))) for i in range(4)], axis=1)
+        np.testing.assert_allclose(again, got, atol=tol * np.abs(V).max())  # idempotent
+        # a planted error: the projector of a perturbed layer is caught at this tolerance
+        other = gauge_projector(xp.asarray(Wt * 1.01), xp.asarray(C))
+        assert np.abs(H(other(xp.asarray(V[:, 0]))) - dense @ V[:, 0]).max() > \
+            100 * tol * np.abs(V).max()
+    nm_only = SpecDefLayer(xp.asarray(Wt), xp.asarray(C), xp.asarray(np.ones((d, 3))),
+                           xp.asarray(np.ones((m + 2, 3))), train=("W",))
+    with pytest.raises(InputError, match="SpecDefLayer.gauge_projector: train"):
+        nm_only.gauge_projector(nm_only.theta0)
+
+
+def test_gauge_projector_refuses_dependent_directions_and_bad_vectors():
+    from numerics import gauge_projector
+
+    W = np.array([[1.0, 0.0], [0.0, 0.0]])  # W̃ᵀ e₂ = 0 and C e₂ = 0: E = e₂e₂ᵀ is no direction
+    C = np.diag([1.0, 0.0])
+    with pytest.raises(InputError, match="gauge_projector: the gauge directions must be "
+                                         "independent"):
+        gauge_projector(W, C)
+    with pytest.raises(InputError, match="gauge_projector: C must have 2 columns"):
+        gauge_projector(W, np.ones((2, 3)))
+    P = gauge_projector(W, np.eye(2))
+    with pytest.raises(InputError, match=r"gauge_projector: v must have shape \(8,\)"):
+        P(np.ones(3))
+
+
+def test_extreme_eigenvalues_with_a_projector_matches_basis_and_structure(rng):
+    m, d, n = 4, 5, 9
+    Wt, C = specdef_pair(rng.standard_normal((m, d)), 100.0, 2)
+    X = rng.standard_normal((d, n))
+    layer = SpecDefLayer(Wt, C, X, C @ Wt @ X)
+    theta = layer.theta0
+    hvp = lambda v: layer.hvp(theta, v)  # noqa: E731
+    want = joint_spectrum_zero_residual(Wt, C, X).lambda_min_nonzero()
+    for null in (layer.gauge_projector(theta), layer.gauge_basis(theta)):
+        low = extreme_eigenvalues(hvp, layer.n_params, which="smallest_nonzero",
+                                  null_space=null, tol=1e-12, rng=0)
+        # a Ritz value lies within its residual ‖Hv − λv‖ of the spectrum (κ ≈ 1e9 here)
+        assert low.converged and abs(low.values[0] - want) <= low.residuals[0] + 1e-12 * want
+        assert low.residuals[0] <= 1e-5 * want
+    with pytest.raises(InputError, match="extreme_eigenvalues: null_space must be a basis"):
+        extreme_eigenvalues(hvp, layer.n_params, which="smallest_nonzero", method="lobpcg",
+                            null_space=layer.gauge_projector(theta))
+    with pytest.raises(InputError, match="null_space projector must be idempotent"):
+        extreme_eigenvalues(hvp, layer.n_params, which="smallest_nonzero",
+                            null_space=lambda v: 2 * v)
+    with pytest.raises(InputError, match="null_space projector must map shape"):
+        extreme_eigenvalues(hvp, layer.n_params, which="smallest_nonzero",
+                            null_space=lambda v: v[:3])
+
+
+def test_converged_is_judged_against_the_operator_norm_not_a_tiny_eigenvalue(rng):
+    """A residual of eps·‖H‖ is all a 1e-12 eigenvalue can get; that is convergence."""
+    n = 60
+    lam = np.concatenate([[1e-12], np.linspace(1.0, 2.0, n - 1)])
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = (Q * lam) @ Q.T
+    low = extreme_eigenvalues(lambda v: A @ v, n, which="smallest", tol=1e-12, rng=0)
+    assert low.converged and abs(low.values[0] - 1e-12) <= 1e-13
+    assert low.residuals[0] > 100 * 1e-12 * 1e-12  # the old test, relative to λ, would fail

@@ -109,11 +109,9 @@ def _eig_points(label: str, alpha: float, values: list, resid: list, ref: list, 
     """Comparison points of solver eigenvalues with the structured ones (see module Notes).
 
     A value the solver returned is one ARPACK reports converged (on non-convergence
-    :func:`numerics.extreme_eigenvalues` keeps only the converged pairs); ``EigResult.converged``
-    is not used because it asks ``‖Hv − λv‖ ≤ 100·eps·|λ|`` relative to the returned eigenvalue
-    itself, which a small eigenvalue of an ill-conditioned H cannot meet (the residual floor is
-    ``eps·σ_1``).  The residual enters the tolerance instead (Ritz value within ``‖r‖`` of the
-    spectrum); a missing value is simply not compared.
+    :func:`numerics.extreme_eigenvalues` keeps only the converged pairs).  The residual enters
+    the tolerance (a Ritz value lies within ``‖r‖`` of the spectrum), which is sharper than the
+    yes/no ``EigResult.converged``; a missing value is simply not compared.
     """
     pts = []
     for val, res, exact, end in zip(values, resid, ref, ("min", "max")):
