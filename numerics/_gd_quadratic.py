@@ -164,7 +164,8 @@ def gd_closed_form(eigenvalues: Any, coeffs: Any, step: Any, t: Any, *,
     array, shape ``t.shape + batch``
         On the namespace of ``eigenvalues``.  Never NaN; an unstable step (``ηλ_i >= 2``) run
         for long enough overflows to ``inf`` (the true value exceeds the dtype's range), where
-        ``log=True`` stays finite.
+        ``log=True`` stays finite — unless the logarithm itself, ``2t·log|1 − ηλ_i|``, is
+        beyond the range too (t near 1e308), and is ``inf`` as well.
 
     Notes
     -----
