@@ -77,8 +77,9 @@ def test_auto_uses_the_full_spectrum_for_small_layers_and_strict_arrays(rng):
     strict = joint_extremes_zero_residual(xs.asarray(Wt), xs.asarray(C), xs.asarray(X),
                                           method="lanczos")
     assert strict.method == "full" and strict.lambda_max == pytest.approx(top, rel=1e-12)
-    Wt, C, X, top, low = closed_form_layer(rng, 72, 9, 10.0)
-    assert joint_extremes_zero_residual(Wt, C, X).method == "lanczos"
+    Wt, C, X, top, low = closed_form_layer(rng, 260, 9, 10.0)
+    ends = joint_extremes_zero_residual(Wt, C, X)
+    assert ends.method == "lanczos" and ends.lambda_min_nonzero == pytest.approx(low, rel=1e-10)
 
 
 @given(d=st.integers(3, 10), extra=st.integers(0, 6), k=st.integers(1, 3),
