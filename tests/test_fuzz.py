@@ -470,6 +470,30 @@ def test_fuzz_joint_extremes(variant, data):
 @VARIANTS
 @FUZZ
 @given(data=st.data())
+def test_fuzz_gauge_projector(variant, data):
+    m, d = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))
+    m2 = data.draw(st.sampled_from([m, m + 1]))
+    args = {"W": data.draw(matrix(m, d, scale=(-3, 3))), "C": data.draw(matrix(m2, m,
+                                                                             scale=(-3, 3)))}
+    which = pick_bad(data, ["W", "C"])
+    if which is not None:
+        args[which] = data.draw(corrupt(args[which]))
+    # valid shapes may still be refused (documented): C and W̃ᵀ sharing a null vector
+    P = attempt(nm.gauge_projector, args["W"], args["C"])
+    if P is REFUSED:
+        return
+    n = m * d + m2 * m
+    v = data.draw(matrix(n, 1)).reshape(-1).astype(float)
+    p1 = valid(P, v)
+    assert p1.shape == (n,) and finite(p1)
+    # an orthogonal projector: idempotent and norm-reducing, to rounding × its conditioning
+    assert np.linalg.norm(p1) <= np.linalg.norm(v) * (1 + 1e-6) + 1e-300
+    attempt(P, data.draw(st.one_of(bad_scalar(), st.just(np.ones(n + 1)))))
+
+
+@VARIANTS
+@FUZZ
+@given(data=st.data())
 def test_fuzz_spectrum_record(variant, data):
     k = data.draw(st.integers(1, 5))
     vals = np.sort(np.asarray(data.draw(st.lists(pos_floats(1e-6, 1e6), min_size=k, max_size=k))))
