@@ -16,7 +16,7 @@ from typing import Any
 from ._backend import backend_name, eps, require_positive, _one_of, to_host
 from ._eigsolve import extreme_eigenvalues
 from ._errors import InputError
-from ._spectra import _joint_inputs, joint_spectrum_zero_residual
+from ._spectra import _joint_inputs, _too_large, joint_spectrum_zero_residual
 
 __all__ = ["JointExtremes", "joint_extremes_zero_residual"]
 
@@ -54,6 +54,46 @@ def _library(backend: str) -> tuple[Any, Any]:
     from scipy.linalg import solve_triangular
 
     return numpy, solve_triangular
+
+
+def _r_factors(j: Any, lib: Any, backend: str) -> Any:
+    """``(R_c, rows of K_c)`` for each distinct c: ``K_c Π = Q R_c`` (Π a column permutation,
+    which leaves the singular values alone); ``(None, rows)`` where K_c has fewer rows than
+    columns.
+
+    On NumPy with n ≥ d samples, F is lower triangular (from the QR of Xᵀ), so with the reversal
+    permutation J, ``J F J`` is upper triangular; one QR of ``W̃FJ`` (shared by every c) leaves
+    ``[√c·JFJ ; R_B]``, two stacked triangles, which LAPACK's ``tpqrt`` factorises in ~⅔d³ flops
+    against ~10/3·d³ for a QR of the (2d)×d block (measured 1.7 s → 0.74 s once + 0.49 s per c at
+    d = 2048).  Elsewhere, a Householder QR of each ``K_c``.
+    """
+    F, B = j.F, j.B
+    r = F.shape[1]
+    tpqrt = None
+    if backend == "numpy" and F.shape[0] == r and B.shape[0] >= r:
+        import numpy as np
+        from scipy.linalg import get_lapack_funcs
+
+        tpqrt = get_lapack_funcs(("tpqrt",), (F,))[0]
+    if tpqrt is None:
+        for K, _ in j.blocks():
+            yield (None if K.shape[0] < K.shape[1] else lib.linalg.qr(K, mode="r")), K.shape[0]
+        return
+    upper = F[::-1, ::-1]
+    RB = np.linalg.qr(B[:, ::-1], mode="r")
+    for c, _ in j.groups:
+        if c == 0:
+            yield RB, B.shape[0]
+            continue
+        with np.errstate(over="ignore"):
+            A = math.sqrt(c) * upper
+        if not (math.isfinite(c) and np.all(np.isfinite(A))):
+            raise _too_large(j.func, j.inputs, lib, j.dtype)
+        a, _, _, info = tpqrt(r, min(r, 64), np.asfortranarray(A), np.asfortranarray(RB))
+        if info != 0:
+            yield None, r + B.shape[0]
+            continue
+        yield np.triu(a), r + B.shape[0]
 
 
 def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str = "auto",
@@ -106,10 +146,9 @@ def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str
         return full()
     lib, solve = _library(backend)
     top, low, n_solves = 0.0, math.inf, 0
-    for K, _ in j.blocks():
-        if K.shape[0] < K.shape[1]:
+    for R, rows in _r_factors(j, lib, backend):
+        if R is None:
             return full()
-        R = lib.linalg.qr(K, mode="r")
         if not bool(lib.all(lib.abs(lib.diagonal(R)) > 0)):
             return full()  # exactly singular: σ_min ≤ min |R_ii| = 0
         hi = extreme_eigenvalues(lambda v: R.T @ (R @ v), r, which="largest", tol=tol,
@@ -123,7 +162,7 @@ def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str
             return full()
         s_max2 = float(to_host(hi.values[-1]))
         s_min2 = 1.0 / float(to_host(inv.values[-1]))
-        if not math.isfinite(s_min2) or math.sqrt(s_min2) <= max(K.shape) * eps(R.dtype) * \
+        if not math.isfinite(s_min2) or math.sqrt(s_min2) <= max(rows, r) * eps(R.dtype) * \
                 math.sqrt(s_max2):
             return full()  # numerically rank-deficient block
         top, low = max(top, s_max2), min(low, s_min2)
