@@ -102,3 +102,26 @@ def test_bad_options_name_the_parameter(rng, kw, name):
     Wt, C, X, _, _ = closed_form_layer(rng, 8, 1, 2.0)
     with pytest.raises(InputError, match=f"joint_extremes_zero_residual: {name}"):
         joint_extremes_zero_residual(Wt, C, X, **kw)
+
+
+@pytest.mark.parametrize("m, d, n", [(12, 12, 30), (15, 12, 12), (12, 12, 9), (9, 12, 30)])
+def test_triangular_factors_have_the_singular_values_of_each_block(rng, m, d, n):
+    """The stacked-triangle QR (n ≥ d, m ≥ d) and the plain QR of K_c (otherwise) both give
+    σ(R_c) = σ(K_c), against an SVD of the explicitly stacked K_c = [√c F ; W̃F]."""
+    import numpy
+    from numerics._joint_extremes import _r_factors
+    from numerics._spectra import _joint_inputs
+
+    W = rng.standard_normal((m, d))
+    Wt, C = specdef(W, 7.0, 2)
+    j = _joint_inputs("test", Wt, C, rng.standard_normal((d, n)), None)
+    blocks = [K for K, _ in j.blocks()]
+    factors = list(_r_factors(j, numpy, "numpy"))
+    assert len(factors) == len(blocks) == 2
+    for K, (R, rows) in zip(blocks, factors):
+        if K.shape[0] < K.shape[1]:
+            assert R is None
+            continue
+        assert rows == K.shape[0] and np.allclose(R, np.triu(R))
+        np.testing.assert_allclose(np.linalg.svd(R, compute_uv=False),
+                                   np.linalg.svd(K, compute_uv=False), rtol=1e3 * EPS)
