@@ -324,6 +324,29 @@ def test_scalar_fast_path_falls_back_to_numpy_where_math_raises():
     # step·L = 1 exactly: log|1 − step·λ| = −inf, which Python's math.log(0) refuses
     th = theory.get("gd.quadratic.worst_case_value")
     assert th._evaluate_scalar({"mu": 0.5, "L": 2.0, "step": 1e300, "n": 1e300}) is None
+    assert th.evaluate(mu=0.5, L=2.0, step=1e300, n=1e300) == math.inf  # through NumPy
     value = th.evaluate(mu=0.5, L=1.0, step=1.0, n=3)
     assert value == pytest.approx(float(th.evaluate_mp(40, mu=0.5, L=1.0, step=1.0, n=3)),
                                   rel=4 * np.finfo(float).eps)
+
+
+def test_replacing_the_bound_drops_a_stale_float_form():
+    th = theory.get("gd.quadratic.worst_case_value")
+    point = dict(mu=0.5, L=2.0, step=0.3, n=3)
+    doubled = dataclasses.replace(th, bound=2 * th.bound)
+    assert doubled.float_form is None
+    assert doubled.evaluate(**point) == pytest.approx(2 * th.evaluate(**point), rel=1e-15)
+    scaled = th.with_bound(2)  # scales both forms and keeps the float form
+    assert scaled.float_form is not None
+    assert scaled.evaluate(**point) == pytest.approx(2 * th.evaluate(**point), rel=1e-15)
+
+
+def test_scalar_path_does_not_hide_a_nan_inside_max():
+    """Python's max(1, nan) is 1: the scalar path must not return it where NumPy gives NaN and
+    evaluate recomputes the entry in mpmath (here the true value is 1e600, beyond float64)."""
+    x, y = sp.symbols("x y", positive=True)
+    th = Theorem(id="test.max_nan", statement="", symbols={"x": x, "y": y}, assumptions=(),
+                 bound=sp.Max(1, sp.Float("1e600") * x - sp.Float("1e600") * y), kind="upper",
+                 expectation="holds", reference="", parameters=("x", "y"))
+    assert th.evaluate(x=3.0, y=2.0) == math.inf
+    assert th.evaluate(x=np.array([3.0]), y=np.array([2.0]))[0] == math.inf

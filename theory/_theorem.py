@@ -4,12 +4,14 @@ A :class:`Theorem` carries everything a check needs: its SymPy symbols, its hypo
 :class:`Assumption` objects, the bound as a SymPy expression, and a machine-checkable *claim* —
 how the bound relates to the true quantity.  The claim is stated with the placeholder symbol
 :data:`BOUND`, substituted by ``Theorem.bound`` when it is decided, so a perturbed copy
-(``dataclasses.replace(th, bound=1.01*th.bound)``) is checked against its own, wrong, bound.
+(``th.with_bound(1.01)``, or ``dataclasses.replace(th, bound=1.01*th.bound)``, which drops a
+:attr:`~Theorem.float_form` written for the old bound) is checked against its own, wrong, bound.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -71,7 +73,9 @@ class Theorem:
         The bound rewritten for float64 (for example ``(1 − x)^(2n)`` as
         ``exp(2n·log1p(−x))``, whose rounding error does not grow with n).  :meth:`evaluate`
         uses it; :meth:`evaluate_mp`, :meth:`prove` and the numeric checks use ``bound``, and a
-        test checks the two agree in mpmath.
+        test checks the two agree in mpmath.  It belongs to the bound it was given with: a copy
+        whose ``bound`` is replaced (``dataclasses.replace``) drops it, :meth:`with_bound`
+        scales both.
     """
 
     id: str
@@ -95,6 +99,7 @@ class Theorem:
     violation_fn: Callable[["Theorem", Mapping[str, float]], float] | None = None
     n_points: int = 256
     float_form: sp.Expr | None = None
+    float_form_of: sp.Expr | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +116,13 @@ class Theorem:
         if unknown or not all(p.isidentifier() for p in self.parameters):
             raise TheoryError(f"{where}: parameters must be identifiers with symbols, "
                               f"got {sorted(unknown) or self.parameters}")
+        object.__setattr__(self, "bound", sp.sympify(self.bound))
+        if self.float_form is not None:
+            if self.float_form_of is None:
+                object.__setattr__(self, "float_form_of", self.bound)
+            elif self.float_form_of != self.bound:  # bound replaced, float form not: stale
+                object.__setattr__(self, "float_form", None)
+                object.__setattr__(self, "float_form_of", None)
         for name in ("bound", "float_form"):
             expr = getattr(self, name)
             if expr is None:
@@ -179,7 +191,9 @@ class Theorem:
             syms = [self.symbols[p] for p in self.parameters]
             expr = self.bound if modules == "mpmath" or self.float_form is None \
                 else self.float_form
-            self._cache[key] = sp.lambdify(syms, expr, modules=modules)
+            # Python's max(1, nan) is 1; NumPy's is nan, which evaluate then recomputes in mpmath
+            mods = [{"max": _nan_max, "min": _nan_min}, "math"] if modules == "math" else modules
+            self._cache[key] = sp.lambdify(syms, expr, modules=mods)
         return self._cache[key]
 
     def _evaluate_scalar(self, values: Mapping[str, Any]) -> float | None:
@@ -188,8 +202,6 @@ class Theorem:
         Returns None where Python's float arithmetic raises (overflow, log of 0) or gives NaN;
         :meth:`evaluate` then takes the NumPy path, which handles both.
         """
-        import math
-
         try:
             out = float(self._lambdified("math")(*values.values()))
         except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: no math twin
@@ -207,8 +219,6 @@ class Theorem:
         :meth:`evaluate_mp`; a bound beyond the float64 range comes back as ``inf``.
         """
         import numpy as np
-
-        import math
 
         values = self._bind(params)
         if not any(isinstance(v, (list, tuple)) or getattr(v, "ndim", 0) > 0
@@ -248,8 +258,6 @@ class Theorem:
 
     def evaluate_mp(self, dps: int = 50, **params: Any) -> Any:
         """The bound in mpmath at ``dps`` significant digits (scalar parameters only)."""
-        import math
-
         import mpmath
 
         if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
@@ -306,8 +314,6 @@ class Theorem:
         if not isinstance(point, Mapping):
             raise TheoryError(f"{self.id}: point must be a mapping of names to values, got "
                               f"{type(point).__name__}")
-        import math
-
         for p in self.parameters:
             if p not in point:
                 raise TheoryError(f"{self.id}: missing parameter '{p}' "
@@ -327,19 +333,28 @@ class Theorem:
 
     def with_bound(self, factor: Any) -> "Theorem":
         """Copy whose bound is multiplied by ``factor`` (for planted-error tests)."""
-        import math
-
         f = _real(self.id, "factor", factor)
         if not math.isfinite(f):
             raise TheoryError(f"{self.id}: factor must be finite, got {_fmt(factor)}")
         scale = sp.nsimplify(factor, rational=True)
-        return dataclasses.replace(
-            self, bound=self.bound * scale,
-            float_form=None if self.float_form is None else self.float_form * scale)
+        float_form = None if self.float_form is None else self.float_form * scale
+        return dataclasses.replace(self, bound=self.bound * scale, float_form=float_form,
+                                   float_form_of=None if float_form is None else
+                                   self.bound * scale)
 
     def __repr__(self) -> str:
         return (f"Theorem({self.id!r}, kind={self.kind!r}, expectation={self.expectation!r}, "
                 f"parameters={self.parameters})")
+
+
+def _nan_max(*args: float) -> float:
+    """``max`` that returns NaN when any argument is NaN (as ``numpy.maximum`` does)."""
+    return float("nan") if any(a != a for a in args) else max(args)
+
+
+def _nan_min(*args: float) -> float:
+    """``min`` that returns NaN when any argument is NaN (as ``numpy.minimum`` does)."""
+    return float("nan") if any(a != a for a in args) else min(args)
 
 
 def _real(theorem_id: str, name: str, v: Any) -> float:
