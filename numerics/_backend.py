@@ -268,8 +268,9 @@ def require_positive(func: str, name: str, value: Any, *, allow_zero: bool = Fal
 def require_index(func: str, name: str, value: Any, lo: int, hi: int) -> int:
     """Check ``value`` is an integer (``int`` or NumPy integer scalar) in ``[lo, hi]``.
 
-    Floats, bools, strings and arrays are refused, whatever their value: an index such as a
-    rank or a factor count is never meant to be ``2.0``.
+    Floats, bools, strings and arrays with a dimension are refused, whatever their value (0-d
+    integer arrays pass, as ``operator.index`` takes them): an index such as a rank or a factor
+    count is never meant to be ``2.0``.
     """
     try:
         if isinstance(value, bool):

@@ -306,7 +306,6 @@ class SpecDefLayer(LinearChain):
         eye = self.xp.eye(m, dtype=self.dtype)
         return self.xp.concat([_kron(W.mT, eye, self.xp), -_kron(eye, C, self.xp)], axis=0)
 
-
     def gauge_projector(self, theta: Any) -> Any:
         """Matrix-free orthogonal projector onto the span of :meth:`gauge_basis` (flat θ).
 

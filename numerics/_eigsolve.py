@@ -93,7 +93,8 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
         Basis (any, not necessarily orthonormal; ``1 <= r < n`` finite, linearly independent
         columns — an exactly dependent one is refused) of a known subspace of ker H, or the
         orthogonal projector ``v ↦ P v`` onto it (eigsh only; checked for idempotence on one
-        vector); required for ``"smallest_nonzero"``.  For :class:`SpecDefLayer` at zero
+        vector); required for ``"smallest_nonzero"``.  A callable does not say its backend: pass
+        ``backend="cupy"`` for a CuPy projector.  For :class:`SpecDefLayer` at zero
         residual: ``gauge_projector(theta)`` (O(m²d) memory, about one Hessian-vector product per
         use) or ``gauge_basis(theta)`` (``2m²(m+d)·m`` numbers, QR-factorised here).
     dtype, backend, rng
@@ -258,13 +259,14 @@ def extreme_eigenvalues(hvp: Callable[[Any], Any], n: int, *, k: int = 1, which:
     return EigResult(vals, vecs if return_vectors else None, res, count[0], ok, which, method)
 
 
-
 def _checked_projector(func: str, project: Callable[[Any], Any], n: int, lib: Any, dt: Any,
                        probe: np.ndarray) -> Callable[[Any], Any]:
-    """``project`` after one check on ``probe``: shape ``(n,)``, finite, ``P(Pv) = Pv``.
+    """``project`` after one check on ``probe``: shape ``(n,)``, finite, ``P(Pv) = Pv`` and
+    ``⟨Pv, v − Pv⟩ = 0`` (orthogonal: an oblique one would make the deflated operator
+    non-symmetric).
 
-    The idempotence test is loose (``eps^(1/3)`` relative): it catches a callable that is not a
-    projector, not the rounding of an ill-conditioned one.
+    Both tests are loose (``eps^(1/3)`` relative): they catch a callable that is not an
+    orthogonal projector, not the rounding of an ill-conditioned one.
     """
     v = lib.asarray(probe, dtype=dt)
     p1 = project(v)
@@ -273,7 +275,12 @@ def _checked_projector(func: str, project: Callable[[Any], Any], n: int, lib: An
                          f"of shape ({n},), got {getattr(p1, 'shape', type(p1).__name__)}")
     gap = float(to_host(lib.linalg.norm(project(p1) - p1)))
     size = float(to_host(lib.linalg.norm(v)))
-    if not gap <= eps(dt) ** (1 / 3) * size:
+    loose = eps(dt) ** (1 / 3)
+    if not gap <= loose * size:
         raise InputError(f"{func}: null_space projector must be idempotent (P(Pv) = Pv), got "
                          f"|P(Pv) - Pv| = {gap:.3g} for |v| = {size:.3g}")
+    skew = abs(float(to_host(lib.sum(p1 * (v - p1)))))  # 0 for an orthogonal projector
+    if not skew <= loose * size * size:
+        raise InputError(f"{func}: null_space projector must be orthogonal (<Pv, v - Pv> = 0), "
+                         f"got {skew:.3g} for |v|^2 = {size * size:.3g}")
     return project

@@ -34,10 +34,13 @@ def gauge_projector(W_inflated: Any, C: Any) -> Callable[[Any], Any]:
     -----
     ``Nᵀ [vec(A); vec(B)] = vec(A W̃ᵀ − Cᵀ B)`` and ``NᵀN vec(E) = vec(CᵀC E + E W̃W̃ᵀ)``, a
     Sylvester operator; with ``CᵀC = P₁ diag(p) P₁ᵀ`` and ``W̃W̃ᵀ = Q₁ diag(q) Q₁ᵀ`` its inverse
-    is ``G ↦ P₁ [(P₁ᵀ G Q₁) / (p_i + q_j)] Q₁ᵀ``.  Two m×m ``eigh`` once, then O(m²(m + d)) per
-    application — about one Hessian-vector product.  N has independent columns iff every
-    ``p_i + q_j > 0``, i.e. unless C and W̃ᵀ share a null vector; below ``m·eps·max(p + q)`` the
-    projector is refused.
+    is ``G ↦ P₁ [(P₁ᵀ G Q₁) / (p_i + q_j)] Q₁ᵀ``.  ``P₁, p`` and ``Q₁, q`` come from the SVDs of
+    C and W̃ (``p = σ(C)²``, ``q = σ(W̃)²``, zero-padded), not from ``eigh`` of the Gram matrices,
+    whose errors would grow like ``κ(N)²``.  Two SVDs once, then O(m²(m + d)) per application —
+    about one Hessian-vector product.  N has independent columns iff every ``p_i + q_j > 0``:
+    it loses rank exactly when C and W̃ᵀ *both* have a nontrivial null space (``E = uvᵀ`` with
+    ``Cu = 0``, ``W̃ᵀv = 0`` is then no direction); below ``m·eps·max(p + q)`` the projector is
+    refused.
     """
     func = "gauge_projector"
     W = require_matrix(func, "W_inflated", W_inflated)
@@ -49,13 +52,16 @@ def gauge_projector(W_inflated: Any, C: Any) -> Callable[[Any], Any]:
                          f"got shape {tuple(C.shape)}")
     dt = xp.result_type(W, C)
     W, C = xp.astype(W, dt), xp.astype(C, dt)
-    p, P1 = xp.linalg.eigh(C.mT @ C)
-    q, Q1 = xp.linalg.eigh(W @ W.mT)
-    den = xp.clip(p, 0.0, None)[:, None] + xp.clip(q, 0.0, None)[None, :]
+    _, sc, Vh = xp.linalg.svd(C, full_matrices=True)   # CᵀC = V diag(sc², 0…) Vᵀ, V m×m
+    Uw, sw, _ = xp.linalg.svd(W, full_matrices=True)   # W̃W̃ᵀ = U diag(sw², 0…) Uᵀ, U m×m
+    P1, Q1 = Vh.mT, Uw
+    p = xp.concat([sc * sc, xp.zeros(m - sc.shape[0], dtype=dt)])
+    q = xp.concat([sw * sw, xp.zeros(m - sw.shape[0], dtype=dt)])
+    den = p[:, None] + q[None, :]
     top = float(to_host(xp.max(den)))
     if not float(to_host(xp.min(den))) > m * eps(dt) * top:
         raise InputError(f"{func}: the gauge directions must be independent (C and W_inflated^T "
-                         f"must not share a null vector), got min(p_i + q_j) = "
+                         f"must not both have a null space), got min(σ_i(C)² + σ_j(W̃)²) = "
                          f"{float(to_host(xp.min(den))):.3g} against max {top:.3g}")
     n = m * d + m2 * m
 

@@ -58,8 +58,8 @@ def _require_psd(func: str, xp: Any, H: Any) -> None:
 
     ``λ_min(H_b) ≥ −tol_b`` with ``tol_b = d·√eps·max|H_b|``.  A batched Cholesky of
     ``H_b + tol_b·I`` proves it for the whole batch at a third of the cost of ``eigvalsh``;
-    only when it fails (or on a backend whose Cholesky returns NaN instead of raising) does
-    ``eigvalsh`` decide, and name the failing problem.
+    only when it fails (it raises on NumPy; CuPy returns a factor with NaN or a non-positive
+    pivot, both checked) does ``eigvalsh`` decide, and name the failing problem.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         scale = xp.max(xp.abs(H), axis=(1, 2))
@@ -75,9 +75,10 @@ def _require_psd(func: str, xp: Any, H: Any) -> None:
         try:
             eye = xp.eye(H.shape[1], dtype=H.dtype)
             chol = xp.linalg.cholesky(sym + tol[:, None, None] * eye)
-            if bool(xp.all(xp.isfinite(chol))):
+            pivots = xp.linalg.diagonal(chol)
+            if bool(xp.all(xp.isfinite(chol))) and bool(xp.all(pivots > 0)):
                 return
-        except ValueError:  # NumPy's LinAlgError; CuPy returns NaN instead: decide below
+        except ValueError:  # NumPy's LinAlgError; CuPy does not raise (its result is checked)
             pass
         lo = xp.min(xp.linalg.eigvalsh(sym), axis=1)
         bad = np.asarray(to_host(~(lo >= -tol)), dtype=bool)

@@ -16,7 +16,7 @@ from typing import Any
 from ._backend import backend_name, eps, require_positive, _one_of, to_host
 from ._eigsolve import extreme_eigenvalues
 from ._errors import InputError
-from ._spectra import _joint_inputs, _too_large, joint_spectrum_zero_residual
+from ._spectra import _joint_inputs, _joint_spectrum, _too_large
 
 __all__ = ["JointExtremes", "joint_extremes_zero_residual"]
 
@@ -29,7 +29,8 @@ class JointExtremes:
     """``λ_max`` and ``λ_min⁺`` of the joint Hessian, and how they were computed.
 
     ``method`` is ``"lanczos"`` (QR + Lanczos on the triangular factors) or ``"full"`` (the
-    full structured spectrum); ``n_solves`` counts the triangular products or solve pairs.
+    full structured spectrum); ``n_solves`` counts the triangular products or solve pairs of a
+    Lanczos run (0 for ``"full"``, also after a fallback).
     """
 
     lambda_max: float
@@ -61,7 +62,7 @@ def _r_factors(j: Any, lib: Any, backend: str) -> Any:
     which leaves the singular values alone); ``(None, rows)`` where K_c has fewer rows than
     columns.
 
-    On NumPy with n ≥ d samples, F is lower triangular (from the QR of Xᵀ), so with the reversal
+    On NumPy with n ≥ d samples and m ≥ d outputs, F is lower triangular (from the QR of Xᵀ), so with the reversal
     permutation J, ``J F J`` is upper triangular; one QR of ``W̃FJ`` (shared by every c) leaves
     ``[√c·JFJ ; R_B]``, two stacked triangles, which LAPACK's ``tpqrt`` factorises in ~⅔d³ flops
     against ~10/3·d³ for a QR of the (2d)×d block (measured 1.7 s → 0.74 s once + 0.49 s per c at
@@ -138,19 +139,22 @@ def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str
     backend = backend_name(xp)
 
     def full() -> JointExtremes:
-        s = joint_spectrum_zero_residual(*j.inputs.values(), group_tol=group_tol)
+        s = _joint_spectrum(j)
         return JointExtremes(s.lambda_max, s.lambda_min_nonzero(), "full")
 
     if method == "full" or backend not in ("numpy", "cupy") or r < 3 or (
             method == "auto" and r < _AUTO_MIN):
         return full()
     lib, solve = _library(backend)
+    big = float(lib.finfo(j.dtype).max) / 4
     top, low, n_solves = 0.0, math.inf, 0
     for R, rows in _r_factors(j, lib, backend):
         if R is None:
             return full()
         if not bool(lib.all(lib.abs(lib.diagonal(R)) > 0)):
             return full()  # exactly singular: σ_min ≤ min |R_ii| = 0
+        if float(to_host(lib.max(lib.abs(R)))) > math.sqrt(big / r):
+            return full()  # RᵀR v would overflow: the full path reports the inputs' magnitude
         hi = extreme_eigenvalues(lambda v: R.T @ (R @ v), r, which="largest", tol=tol,
                                  backend=backend, dtype=R.dtype, rng=0)
         inv = extreme_eigenvalues(lambda v: solve(R, solve(R, v, trans="T", check_finite=False),

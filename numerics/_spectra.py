@@ -170,7 +170,8 @@ def _grouped_sq_singular_values(C: Any, pad_to: int,
     """Distinct values of ``σ_j(C)²`` (zero-padded to ``pad_to`` values) with their counts.
 
     Singular values within ``group_tol`` (default ``max(shape)·eps·σ_1``, the accuracy of
-    ``svdvals``, and of ``|eigvalsh|``, used for a symmetric C) of their neighbour are merged (chained) and represented by their mean.
+    ``svdvals`` and of ``|eigvalsh|``, used for a symmetric C) of their neighbour are merged
+    (chained) and represented by their mean.
     """
     xp = get_namespace(C)
     if C.shape[0] == C.shape[1] and bool(xp.all(C == C.mT)):
@@ -303,11 +304,16 @@ def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
     singular values below ``max(shape)·eps·σ_1`` are set to exactly 0.  Cost: one QR of X and one
     SVD per distinct singular value of C (two for SpecDef).
     """
-    func = "joint_spectrum_zero_residual"
-    j = _joint_inputs(func, W_inflated, C, X, group_tol)
+    return _joint_spectrum(_joint_inputs("joint_spectrum_zero_residual", W_inflated, C, X,
+                                         group_tol))
+
+
+def _joint_spectrum(j: "_JointInputs") -> Spectrum:
+    """The spectrum of :func:`joint_spectrum_zero_residual` from checked inputs (errors name
+    ``j.func``)."""
     parts = [(_squared_svdvals(K, j.xp, j.d), k) for K, k in j.blocks()]
     parts.append((j.xp.zeros(1, dtype=j.dtype), j.m * j.m))
-    return _assemble(parts, j.m * j.d + j.m * j.m, j.xp, 0.0, func, j.inputs)
+    return _assemble(parts, j.m * j.d + j.m * j.m, j.xp, 0.0, j.func, j.inputs)
 
 
 @dataclass(frozen=True, eq=False)

@@ -478,7 +478,7 @@ def test_fuzz_gauge_projector(variant, data):
     which = pick_bad(data, ["W", "C"])
     if which is not None:
         args[which] = data.draw(corrupt(args[which]))
-    # valid shapes may still be refused (documented): C and W̃ᵀ sharing a null vector
+    # valid shapes may still be refused (documented): C and W̃ᵀ both rank-deficient
     P = attempt(nm.gauge_projector, args["W"], args["C"])
     if P is REFUSED:
         return

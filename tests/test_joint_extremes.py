@@ -90,6 +90,7 @@ def test_lanczos_agrees_with_the_full_path_on_random_layers(d, extra, k, alpha, 
     X = rng.standard_normal((d, d + extra))
     fast = joint_extremes_zero_residual(Wt, C, X, method="lanczos")
     full = joint_extremes_zero_residual(Wt, C, X, method="full")
+    assert fast.method == "lanczos"  # full rank: no fallback
     assert fast.lambda_max == pytest.approx(full.lambda_max, rel=1e-10)
     tol = 1e3 * EPS * np.sqrt(full.condition_number) + 1e-10
     assert fast.lambda_min_nonzero == pytest.approx(full.lambda_min_nonzero, rel=tol)
@@ -125,3 +126,9 @@ def test_triangular_factors_have_the_singular_values_of_each_block(rng, m, d, n)
         assert rows == K.shape[0] and np.allclose(R, np.triu(R))
         np.testing.assert_allclose(np.linalg.svd(R, compute_uv=False),
                                    np.linalg.svd(K, compute_uv=False), rtol=1e3 * EPS)
+
+
+def test_overflowing_factors_fall_back_to_the_full_path_error(rng):
+    Wt, C, X, _, _ = closed_form_layer(rng, 8, 1, 2.0)
+    with pytest.raises(InputError, match="joint_extremes_zero_residual: .*small enough"):
+        joint_extremes_zero_residual(Wt * 1e80, C, X * 1e80, method="lanczos")

@@ -276,7 +276,7 @@ def test_gauge_projector_is_the_dense_orthogonal_projector(xp, rng):
 def test_gauge_projector_refuses_dependent_directions_and_bad_vectors():
     from numerics import gauge_projector
 
-    W = np.array([[1.0, 0.0], [0.0, 0.0]])  # W̃ᵀ e₂ = 0 and C e₂ = 0: E = e₂e₂ᵀ is no direction
+    W = np.array([[0.0, 0.0], [0.0, 1.0]])  # W̃ᵀ e₁ = 0 and C e₂ = 0: E = e₂e₁ᵀ is no direction
     C = np.diag([1.0, 0.0])
     with pytest.raises(InputError, match="gauge_projector: the gauge directions must be "
                                          "independent"):
@@ -322,3 +322,19 @@ def test_converged_is_judged_against_the_operator_norm_not_a_tiny_eigenvalue(rng
     low = extreme_eigenvalues(lambda v: A @ v, n, which="smallest", tol=1e-12, rng=0)
     assert low.converged and abs(low.values[0] - 1e-12) <= 1e-13
     assert low.residuals[0] > 100 * 1e-12 * 1e-12  # the old test, relative to λ, would fail
+
+
+@pytest.mark.parametrize("alpha", [1e4, 1e6])
+def test_gauge_projector_error_grows_like_cond_not_its_square(rng, alpha):
+    """Against ``QQᵀ`` from a Householder QR of the explicit basis (error ~ eps·κ(N)).  Building
+    the projector from ``eigh`` of the Gram matrices ``CᵀC``, ``W̃W̃ᵀ`` errs by ~eps·κ(N)²
+    (measured 2.5e-7 at α = 1e4 and 9e-3 at α = 1e6 on a 4×5 layer), far outside it."""
+    m, d = 4, 5
+    Wt, C = specdef_pair(rng.standard_normal((m, d)), alpha, 2)
+    layer = SpecDefLayer(Wt, C, rng.standard_normal((d, 9)), rng.standard_normal((m, 9)))
+    N = H(layer.gauge_basis(layer.theta0))
+    Q = np.linalg.qr(N)[0]
+    P = layer.gauge_projector(layer.theta0)
+    v = rng.standard_normal(layer.n_params)
+    tol = 100 * np.finfo(float).eps * np.linalg.cond(N) * np.abs(v).max()
+    assert np.abs(H(P(v)) - Q @ (Q.T @ v)).max() <= tol
