@@ -132,3 +132,17 @@ def test_overflowing_factors_fall_back_to_the_full_path_error(rng):
     Wt, C, X, _, _ = closed_form_layer(rng, 8, 1, 2.0)
     with pytest.raises(InputError, match="joint_extremes_zero_residual: .*small enough"):
         joint_extremes_zero_residual(Wt * 1e80, C, X * 1e80, method="lanczos")
+
+
+def test_every_backend_matches_the_closed_form(xp, rng):
+    """NumPy and CuPy take the QR + Lanczos path (CuPy: cupy.linalg.qr and cupyx triangular
+    solves, no tpqrt); array_api_strict, which has no SciPy, falls back to the full spectrum."""
+    Wt, C, X, top, low = closed_form_layer(rng, 40, 5, 100.0)
+    got = joint_extremes_zero_residual(xp.asarray(Wt), xp.asarray(C), xp.asarray(X),
+                                       method="lanczos")
+    from numerics import backend_name
+
+    want = "full" if backend_name(xp) == "array_api_strict" else "lanczos"
+    assert got.method == want
+    assert got.lambda_max == pytest.approx(top, rel=1e-12)
+    assert got.lambda_min_nonzero == pytest.approx(low, rel=1e3 * EPS * np.sqrt(top / low))
