@@ -6,9 +6,9 @@ matrix-free with a library eigensolver) and runs first- and second-order optimis
 it never imports CuPy or matplotlib.
 """
 
-from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _gauge, _joint_extremes,
-               _model_base,
-               _models, _optim, _second_order, _specdef, _spectra)
+from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _gauge,
+               _joint_extremes, _joint_spectrum, _model_base, _models, _optim, _second_order,
+               _specdef, _spectra)
 from ._attacks import *  # noqa: F401,F403
 from ._backend import *  # noqa: F401,F403
 from ._bounds import *  # noqa: F401,F403
@@ -17,6 +17,7 @@ from ._eigsolve import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
 from ._gauge import *  # noqa: F401,F403
 from ._joint_extremes import *  # noqa: F401,F403
+from ._joint_spectrum import *  # noqa: F401,F403
 from ._model_base import *  # noqa: F401,F403
 from ._models import *  # noqa: F401,F403
 from ._optim import *  # noqa: F401,F403
@@ -34,6 +35,7 @@ __all__ = [
     *_models.__all__,
     *_deep_linear.__all__,
     *_spectra.__all__,
+    *_joint_spectrum.__all__,
     *_joint_extremes.__all__,
     *_eigsolve.__all__,
     *_gauge.__all__,

@@ -16,7 +16,8 @@ from typing import Any
 from ._backend import backend_name, eps, require_positive, _one_of, to_host
 from ._eigsolve import extreme_eigenvalues
 from ._errors import InputError
-from ._spectra import _joint_inputs, _joint_spectrum, _too_large
+from ._joint_spectrum import _joint_inputs, _joint_spectrum
+from ._spectra import _too_large
 
 __all__ = ["JointExtremes", "joint_extremes_zero_residual"]
 

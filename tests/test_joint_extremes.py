@@ -111,7 +111,7 @@ def test_triangular_factors_have_the_singular_values_of_each_block(rng, m, d, n)
     σ(R_c) = σ(K_c), against an SVD of the explicitly stacked K_c = [√c F ; W̃F]."""
     import numpy
     from numerics._joint_extremes import _r_factors
-    from numerics._spectra import _joint_inputs
+    from numerics._joint_spectrum import _joint_inputs
 
     W = rng.standard_normal((m, d))
     Wt, C = specdef(W, 7.0, 2)
