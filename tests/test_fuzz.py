@@ -482,7 +482,7 @@ def test_fuzz_gauge_projector(variant, data):
     P = attempt(nm.gauge_projector, args["W"], args["C"])
     if P is REFUSED:
         return
-    n = m * d + m2 * m
+    n = m * d + np.shape(args["C"])[0] * m  # a C with an extra row is valid: m' = m2 + 1
     v = data.draw(matrix(n, 1)).reshape(-1).astype(float)
     p1 = valid(P, v)
     assert p1.shape == (n,) and finite(p1)
