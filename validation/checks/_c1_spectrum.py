@@ -43,7 +43,8 @@ def _eig_points(label: str, alpha: float, values: list, resid: list, ref: list, 
 
 
 # ---------------------------------------------------------------------------------- check 3
-def _frozen_alphas(ctx: Context) -> list[float]:
+def _spectrum_alphas(ctx: Context) -> list[float]:
+    """The α grid of both spectrum checks (C frozen and joint)."""
     return ctx.pick(small=[1.0, 10.0, 1e2, 1e3, 1e4], paper=[10.0 ** e for e in range(7)])
 
 
@@ -65,7 +66,7 @@ def check_spectrum_frozen(ctx: Context) -> list:
     eig_data: dict[str, list] = {key: [] for key in (
         "alpha", "eigsh_lambda_min", "eigsh_lambda_max", "residuals", "n_matvecs", "converged",
         "dense_lambda_min", "dense_lambda_max")}
-    for alpha in _frozen_alphas(ctx):
+    for alpha in _spectrum_alphas(ctx):
         Wt, C = defend(ctx, inst["W"], alpha, k)
         spec = frozen_compensation_spectrum(Xd, C)
         th = ctx.proven(FROZEN, lam_min=lam_min, lam_max=lam_max, alpha=alpha)
@@ -122,10 +123,6 @@ def check_spectrum_frozen(ctx: Context) -> list:
 
 
 # ---------------------------------------------------------------------------------- check 4
-def _joint_alphas(ctx: Context) -> list[float]:
-    return ctx.pick(small=[1.0, 10.0, 1e2, 1e3, 1e4], paper=[10.0 ** e for e in range(7)])
-
-
 @check("c1.spectrum.joint", GROWTH, "both trained, zero residual: σ_1(H) ≥ α²σ_1(W)²v_1ᵀΣ_xv_1 "
        "(structure, cross-checked by eigensolver and dense eigh)", claim="C1")
 def check_spectrum_joint(ctx: Context) -> list:
@@ -138,7 +135,7 @@ def check_spectrum_joint(ctx: Context) -> list:
     insts = {"aligned": c1_instance(ctx, "c1.joint.aligned", m, d, n, aligned=True),
              "random": c1_instance(ctx, "c1.joint.random", m, d, n, aligned=False)}
     bound_pts, eig_pts = [], []
-    data: dict[str, Any] = {"alpha": _joint_alphas(ctx)}
+    data: dict[str, Any] = {"alpha": _spectrum_alphas(ctx)}
     eig_data: dict[str, list] = {key: [] for key in (
         "alpha", "eigsh_sigma1", "eigsh_lambda_min_nonzero", "residuals", "n_matvecs",
         "converged")}

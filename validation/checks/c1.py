@@ -52,7 +52,7 @@ from __future__ import annotations
 from ._c1_instances import (FROZEN, GROWTH, KAPPA_X, SLOWDOWN, alpha_exponent,  # noqa: F401
                             c1_instance, _frozen_setup)
 from ._c1_spectrum import (DENSE_MAX, check_spectrum_frozen, check_spectrum_joint,  # noqa: F401
-                           _eig_points, _frozen_alphas, _joint_alphas)
+                           _eig_points, _spectrum_alphas)
 from ._c1_steps import (EPS, N_STABILITY, SWEEP_FRACTIONS, _bottom_direction,  # noqa: F401
                         check_gd_steps_frozen, check_gd_steps_joint, _count_allowance,
                         _gd_frozen_alphas, _gd_joint_alphas, _largest_stable_step, _worst_counts)
