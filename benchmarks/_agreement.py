@@ -24,14 +24,14 @@ def _rtol(dtype: str) -> float:
 
 
 def _host(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)
 
 
 def _kernels(d: int) -> dict[str, Callable[[Any, str], Any]]:
     """name -> ``f(xp, dtype)``: each builds its input on the host (same seed) and runs a kernel."""
-    import numerics as nm
+    from specdef import numerics as nm
 
     from ._eigen import planted_specdef_instance
     from ._gd_batch import quadratic_batch
@@ -83,7 +83,7 @@ def agreement(other: str = "cupy", *, d: int = 32,
     Rows ``numpy/<other>`` compare the backends at one dtype; rows ``float32/float64`` compare
     the two dtypes on ``other`` (with the float32 tolerance).
     """
-    from numerics import namespace_for
+    from specdef.numerics import namespace_for
 
     xps = {"numpy": namespace_for("numpy"), other: namespace_for(other)}
     rows = []

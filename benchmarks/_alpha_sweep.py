@@ -72,7 +72,7 @@ def bench_alpha_sweep(cfg: BenchConfig, *, n_alpha: int = 100,
     α is geometric on ``[1, alpha_max]`` (10 with ``quick``, else 30).  Target: the same counts
     as the mpmath reference for every α, on both sides.
     """
-    from numerics import Quadratic, steps_to_tolerance, steps_to_tolerance_quadratic
+    from specdef.numerics import Quadratic, steps_to_tolerance, steps_to_tolerance_quadratic
 
     xp, reps = cfg.xp, cfg.n_repeats
     alpha_max = alpha_max if alpha_max is not None else (10.0 if cfg.quick else 30.0)

@@ -51,7 +51,7 @@ def planted_specdef_instance(d: int, *, alpha: float = ALPHA, rng: Any = 0, xp: 
     (``W̃ = U diag(s̃) Vᵀ``, ``C = U diag(1/α, …, 1) Uᵀ``: what ``specdef`` returns, without
     its O(d³) SVD).
     """
-    import numerics
+    from specdef import numerics
 
     gen = np.random.default_rng(rng)
     k, ns = max(1, d // 8), 2 * d
@@ -77,7 +77,7 @@ def planted_specdef_instance(d: int, *, alpha: float = ALPHA, rng: Any = 0, xp: 
 
 def _library_solver(inst: dict, xp: Any, backend: str, *, explicit: bool = False) -> Any:
     """``() -> (σ_1, λ_min⁺)`` by ``extreme_eigenvalues`` on ``SpecDefLayer.hvp``."""
-    from numerics import SpecDefLayer, extreme_eigenvalues, to_host
+    from specdef.numerics import SpecDefLayer, extreme_eigenvalues, to_host
 
     Wt, C, X = inst["W_inflated"], inst["C"], inst["X"]
     model = SpecDefLayer(Wt, C, X, C @ (Wt @ X), max_dense=1 << 30)
@@ -106,7 +106,7 @@ def _library_solver(inst: dict, xp: Any, backend: str, *, explicit: bool = False
 
 
 def _structured(inst: dict) -> Any:
-    from numerics import joint_extremes_zero_residual
+    from specdef.numerics import joint_extremes_zero_residual
 
     def run() -> tuple[float, float]:
         ends = joint_extremes_zero_residual(inst["W_inflated"], inst["C"], inst["X"])

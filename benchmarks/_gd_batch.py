@@ -76,7 +76,7 @@ def copy_bandwidth(xp: Any, *, nbytes: int = 2**28, repeats: int = 5) -> float:
 
 
 def _max_rel(v: Any, ref: np.ndarray) -> float:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     v = np.asarray(to_host(v), dtype=np.float64).reshape(-1)
     return float(np.max(np.abs(v - ref[:v.size]) / ref[:v.size]))
@@ -92,7 +92,7 @@ def bench_gd_sweep(cfg: BenchConfig, *, B: int = 1024, d: int = 64, T: int | Non
     problems are independent, so the cost is linear in their number).  The reference bandwidth
     is a copy of a ``copy_bytes`` array (default 256 MiB, well beyond the caches).
     """
-    from numerics import Quadratic, batched_gradient_descent, gd_closed_form, gradient_descent
+    from specdef.numerics import Quadratic, batched_gradient_descent, gd_closed_form, gradient_descent
 
     xp, reps = cfg.xp, cfg.n_repeats
     T = T if T is not None else (300 if cfg.quick else 1000)
@@ -132,7 +132,7 @@ def bench_gd_sweep(cfg: BenchConfig, *, B: int = 1024, d: int = 64, T: int | Non
         return xp.stack(out)
 
     closed = lambda: gd_closed_form(lam, c, STEP, T)  # noqa: E731
-    from numerics._gd_batched import _chunk_size
+    from specdef.numerics._gd_batched import _chunk_size
 
     chunk = _chunk_size(xp, B, d, H.dtype)
     chunk_note = (f"the batched kernel runs {B // chunk} chunks of {chunk} problems "

@@ -44,7 +44,7 @@ class BenchConfig:
 
     @property
     def xp(self) -> Any:
-        from numerics import namespace_for
+        from specdef.numerics import namespace_for
 
         return namespace_for(self.backend)
 

@@ -109,7 +109,7 @@ def bench_gd_worst_case(cfg: BenchConfig, *, ns: Sequence[int] = (5, 10, 20),
     last row evaluates ``n = 1..sweep`` in one vectorised call (default 100, or 1000 without
     ``quick``) against the brute force called once per ``n``.
     """
-    import theory
+    from specdef import theory
 
     th = theory.get("gd.quadratic.worst_case_value")
     xp, reps = cfg.xp, cfg.n_repeats

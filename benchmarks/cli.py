@@ -78,7 +78,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.threads < 0:
         raise ValueError(f"bench: --threads must be >= 0, got {args.threads}")
     if args.backend == "cupy":
-        from numerics import namespace_for
+        from specdef.numerics import namespace_for
 
         namespace_for("cupy")  # raises a one-line BackendUnavailableError without a GPU
     only = [n for item in args.only for n in item.split(",") if n] if args.only else None

@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.." || exit 2
 if [ -n "${PYTHON:-}" ]; then PY=$PYTHON
 elif [ -x .venv/bin/python ]; then PY=.venv/bin/python
 else PY=python3; fi
-SPECDEF=("$PY" -m validation.cli)
+SPECDEF=("$PY" -m specdef.validation.cli)
 DEADLINE=$(( $(date +%s) + ${GPU_SH_DEADLINE:-450} ))
 
 # ---- probe: fail clearly, and fast, without a GPU -------------------------------------------

@@ -57,7 +57,7 @@ BACKEND_PARAMS = [
 @pytest.fixture(params=BACKEND_PARAMS)
 def xp(request):
     """Array namespace of each backend under test."""
-    from numerics import namespace_for
+    from specdef.numerics import namespace_for
 
     return namespace_for(request.param)
 

@@ -18,12 +18,12 @@ import sys
 import numpy as np
 import pytest
 
-import numerics as nm
-import theory
-from numerics import BackendUnavailableError, InputError
-from theory import AssumptionError, TheoryError, UnknownTheoremError
-from validation import Context, ResultsFileError, UnknownCheckError, load_results, select
-from validation.cli import main
+from specdef import numerics as nm
+from specdef import theory
+from specdef.numerics import BackendUnavailableError, InputError
+from specdef.theory import AssumptionError, TheoryError, UnknownTheoremError
+from specdef.validation import Context, ResultsFileError, UnknownCheckError, load_results, select
+from specdef.validation.cli import main
 
 RNG = np.random.default_rng(7)
 W = RNG.standard_normal((3, 4))
@@ -561,7 +561,7 @@ def test_cli_real_process_has_no_traceback(tmp_path):
     (tmp_path / "results.json").write_text('{"meta": {}, "completed": null, "results": []}')
     for argv in (["check", "--resume", "--out", str(tmp_path), "gd"],
                  ["check", "--seed", "-3"]):
-        out = subprocess.run([sys.executable, "-m", "validation.cli", *argv],
+        out = subprocess.run([sys.executable, "-m", "specdef.validation.cli", *argv],
                              capture_output=True, text=True, timeout=120)
         lines = out.stderr.strip().splitlines()
         assert out.returncode == 2 and len(lines) == 1, out.stderr

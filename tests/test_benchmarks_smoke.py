@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import benchmarks
-from benchmarks import BenchConfig, BenchResult
+from specdef import benchmarks
+from specdef.benchmarks import BenchConfig, BenchResult
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_SH = ROOT / "benchmarks" / "gpu.sh"
@@ -60,7 +60,7 @@ def test_gd_worst_case_tiny():
 
 
 def test_brute_force_matches_closed_form_at_an_endpoint_maximum():
-    import theory
+    from specdef import theory
 
     # step*L > 1 with a short horizon: the maximum is at the endpoint L, not interior
     v = benchmarks.brute_force_worst_case(0.1, 1.0, 1.9, 1, precision="mpmath")
@@ -103,7 +103,7 @@ def test_print_table_shows_ratio_errors_and_notes():
 
 
 def test_cli_list_and_usage_errors(capsys):
-    from validation.cli import main
+    from specdef.validation.cli import main
 
     assert main(["bench", "--list"]) == 0
     assert "joint_hessian_eigs" in capsys.readouterr().out
@@ -113,8 +113,8 @@ def test_cli_list_and_usage_errors(capsys):
 
 
 def test_cli_cupy_without_gpu_is_one_line_exit_2(capsys):
-    from numerics import BackendUnavailableError, namespace_for
-    from validation.cli import main
+    from specdef.numerics import BackendUnavailableError, namespace_for
+    from specdef.validation.cli import main
 
     try:
         namespace_for("cupy")
@@ -127,7 +127,7 @@ def test_cli_cupy_without_gpu_is_one_line_exit_2(capsys):
 
 
 def test_agreement_plumbing_on_numpy():
-    from benchmarks._agreement import agreement
+    from specdef.benchmarks._agreement import agreement
 
     rows = agreement("numpy", d=8)
     assert rows and all(r["ok"] for r in rows), rows
@@ -140,7 +140,7 @@ def test_gpu_sh_exists_is_executable_and_parses():
 
 
 def test_gpu_sh_fails_clearly_without_a_gpu(tmp_path):
-    from numerics import BackendUnavailableError, namespace_for
+    from specdef.numerics import BackendUnavailableError, namespace_for
 
     try:
         namespace_for("cupy")

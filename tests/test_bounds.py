@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-import numerics
-from numerics import InputError, cross_block_bound, cross_block_terms
+from specdef import numerics
+from specdef.numerics import InputError, cross_block_bound, cross_block_terms
 
 EPS = float(np.finfo(np.float64).eps)
 ATOL_SIN = 2 * math.sqrt(8 * 5 * EPS) + 16 * 5 * EPS   # shapes up to 5 (as in the check)

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the editable install may predate theory/__init__.py
     sys.path.insert(0, str(ROOT))
 
-from validation import Context, Status, run_checks, select  # noqa: E402
-from validation._shrink import round_sig, shrink_counterexample, sig_digits  # noqa: E402
+from specdef.validation import Context, Status, run_checks, select  # noqa: E402
+from specdef.validation._shrink import round_sig, shrink_counterexample, sig_digits  # noqa: E402
 
 DISPLAYED, CORRECTED = "hessian_bound.displayed", "hessian_bound.corrected"
 
@@ -192,8 +192,8 @@ def test_round_sig_and_sig_digits():
 
 
 def test_kernel_theorem_disagreement_is_an_error(monkeypatch):
-    import numerics
-    from validation.checks.theorem3 import evaluate_bound
+    from specdef import numerics
+    from specdef.validation.checks.theorem3 import evaluate_bound
 
     real = numerics.cross_block_bound
 

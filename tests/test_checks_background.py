@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from validation import Context, Status, registered, run_checks, select
+from specdef.validation import Context, Status, registered, run_checks, select
 
 FAMILY = ["gd", "first_order", "newton"]
 CONTRACTION, STEPS, WORST = ("gd.quadratic.contraction", "gd.quadratic.steps_to_tolerance",

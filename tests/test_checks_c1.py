@@ -9,10 +9,10 @@ import json
 
 import numpy as np
 
-from validation.defences import diagonal_rescaling
+from specdef.validation.defences import diagonal_rescaling
 import pytest
 
-from validation import Context, Status, run_checks, select
+from specdef.validation import Context, Status, run_checks, select
 
 FAMILY = ["specdef", "c1"]
 IDS = {"specdef.weight_spectrum", "specdef.function_preservation", "c1.spectrum.frozen",
@@ -148,7 +148,7 @@ def test_float32_gives_verdicts_or_premise_errors(report32):
 
 
 def test_no_resolved_point_is_a_premise_error():
-    from validation.checks.specdef import points_record as _record
+    from specdef.validation.checks.specdef import points_record as _record
 
     ctx = Context(dtype="float32")
     pts = [dict(emp=1.0, prv=1.0, rtol=0.5, params={}, label="x")]

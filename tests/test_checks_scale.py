@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from validation import Context, Status, run_checks, select
+from specdef.validation import Context, Status, run_checks, select
 
 GROWTH, WORST = "specdef.hessian.sigma1_growth", "gd.quadratic.worst_case_value"
 
@@ -38,8 +38,8 @@ def test_planted_error_is_caught(check_id, theorem, factor):
 
 
 def test_a_wrong_structured_solver_is_an_error_not_a_verdict(monkeypatch):
-    import numerics
-    from numerics import JointExtremes
+    from specdef import numerics
+    from specdef.numerics import JointExtremes
 
     def off_by_a_bit(*args, **kw):
         return JointExtremes(1e9, 1e-3, "lanczos")  # far from the planted closed form

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from validation import (Check, Context, DirectoryLock, LockedError, Result, ResultsFileError,
+from specdef.validation import (Check, Context, DirectoryLock, LockedError, Result, ResultsFileError,
                         Status, compare, load_results, passes, rtol, run_checks)
-from validation._store import atomic_write_json
+from specdef.validation._store import atomic_write_json
 
 
 @pytest.mark.parametrize("kind, emp, prv, side, status", [

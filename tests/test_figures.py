@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import figures
-from validation import cli
-from validation._records import Result
-from validation._registry import Check
+from specdef import figures
+from specdef.validation import cli
+from specdef.validation._records import Result
+from specdef.validation._registry import Check
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 NAMES = figures.names()
@@ -44,7 +44,7 @@ def fake_checks(doc: dict, keep=lambda cid: True) -> list[Check]:
 
 
 def run_reproduce(monkeypatch, out: Path, checks: list[Check]) -> int:
-    import validation._registry as registry
+    import specdef.validation._registry as registry
 
     monkeypatch.setattr(registry, "select", lambda patterns=None: checks)
     return cli.main(["reproduce", "--out", str(out), "--no-progress"])
@@ -87,10 +87,10 @@ def test_registry_is_derived_from_the_modules():
 
 
 def test_figures_package_is_light_and_independent():
-    code = ("import sys, figures; figures.names(); "
-            "light = not {'matplotlib', 'numerics', 'theory', 'validation'} & set(sys.modules); "
+    code = ("import sys; from specdef import figures; figures.names(); "
+            "light = not {'matplotlib', 'specdef.numerics', 'specdef.theory', 'specdef.validation'} & set(sys.modules); "
             f"fig = figures.make('theorem3', {str(FIXTURE)!r}); "
-            "print(light, sorted({'numerics', 'theory', 'validation'} & set(sys.modules)))")
+            "print(light, sorted({'specdef.numerics', 'specdef.theory', 'specdef.validation'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr
@@ -144,7 +144,7 @@ def test_figures_rerun_is_byte_identical(reproduced, tmp_path):
     """A fresh process (another hash seed) reproduces reproduce's files byte for byte; SVG too."""
     _, out = reproduced
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    res = subprocess.run([sys.executable, "-m", "validation.cli", "figures", "--results",
+    res = subprocess.run([sys.executable, "-m", "specdef.validation.cli", "figures", "--results",
                           str(out), "--out", str(tmp_path / "a"), "--only", "theorem3",
                           "--format", "pdf,png,svg"],
                          capture_output=True, text=True, timeout=120, env=env)
@@ -250,7 +250,7 @@ def test_cli_list(capsys):
 
 
 def test_module_main(tmp_path, capsys):
-    from figures import fig6_function_preservation as mod
+    from specdef.figures import fig6_function_preservation as mod
 
     assert mod.main(["--results", str(FIXTURE), "--out", str(tmp_path), "--format", "png"]) == 0
     assert (tmp_path / "function_preservation.png").is_file()

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import numerics as nm
-import theory
-from validation import ResultsFileError, load_results
-from validation._records import Result, Status
+from specdef import numerics as nm
+from specdef import theory
+from specdef.validation import ResultsFileError, load_results
+from specdef.validation._records import Result, Status
 
 DOCUMENTED = (nm.InputError, theory.TheoryError)
 OPT_STATUSES = {"converged", "diverged", "max_steps", "breakdown"}
@@ -921,7 +921,7 @@ def test_fuzz_theorem_evaluate(theorem_id, variant, data):
 def _admissible(theorem_id):
     """Admissible parameter points of a theorem (its own box sampler), with pointwise ``over``."""
     import sympy as sp
-    from theory._check import sample_parameters
+    from specdef.theory._check import sample_parameters
 
     th = theory.get(theorem_id)
     points = []

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from validation import load_results
+from specdef.validation import load_results
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-CMD = [sys.executable, "-m", "validation.cli", "check", "theorem3", "--no-progress"]
+CMD = [sys.executable, "-m", "specdef.validation.cli", "check", "theorem3", "--no-progress"]
 
 
 def test_sigkill_then_resume(tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from numerics import (InputError, SpecDefLayer, joint_extremes_zero_residual,
+from specdef.numerics import (InputError, SpecDefLayer, joint_extremes_zero_residual,
                       joint_spectrum_zero_residual, specdef, to_host)
 
 EPS = np.finfo(np.float64).eps
@@ -110,8 +110,8 @@ def test_triangular_factors_have_the_singular_values_of_each_block(rng, m, d, n)
     """The stacked-triangle QR (n ≥ d, m ≥ d) and the plain QR of K_c (otherwise) both give
     σ(R_c) = σ(K_c), against an SVD of the explicitly stacked K_c = [√c F ; W̃F]."""
     import numpy
-    from numerics._joint_extremes import _r_factors
-    from numerics._joint_spectrum import _joint_inputs
+    from specdef.numerics._joint_extremes import _r_factors
+    from specdef.numerics._joint_spectrum import _joint_inputs
 
     W = rng.standard_normal((m, d))
     Wt, C = specdef(W, 7.0, 2)
@@ -140,7 +140,7 @@ def test_every_backend_matches_the_closed_form(xp, rng):
     Wt, C, X, top, low = closed_form_layer(rng, 40, 5, 100.0)
     got = joint_extremes_zero_residual(xp.asarray(Wt), xp.asarray(C), xp.asarray(X),
                                        method="lanczos")
-    from numerics import backend_name
+    from specdef.numerics import backend_name
 
     want = "full" if backend_name(xp) == "array_api_strict" else "lanczos"
     assert got.method == want

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import (DeepLinear, InputError, LinearChain, LinearRegression, Quadratic,
+from specdef.numerics import (DeepLinear, InputError, LinearChain, LinearRegression, Quadratic,
                       SpecDefLayer, backend_name, finite_difference_hessian, to_host)
 
 FD_RTOL = 1e-6  # central differences with h = eps^(1/3): O(h^2) + O(eps/h) ~ 1e-10, with margin

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import (
+from specdef.numerics import (
     InputError,
     batched_gradient_descent,
     batched_steps_to_tolerance,
@@ -29,7 +29,7 @@ from numerics import (
     steps_to_tolerance_quadratic,
     to_host,
 )
-from numerics._backend import get_namespace
+from specdef.numerics._backend import get_namespace
 
 
 # ----------------------------------------------------------------------------- test models
@@ -313,7 +313,7 @@ def test_batched_gd_divergence(xp, rng):
 
 @pytest.mark.parametrize("per_chunk", [1, 2, 3])
 def test_batched_gd_chunks_give_the_unchunked_result_bit_for_bit(rng, monkeypatch, per_chunk):
-    import numerics._gd_batched as gb
+    import specdef.numerics._gd_batched as gb
 
     B, d = 5, 3
     H = np.stack([spd(rng, rng.uniform(0.1, 1.0, d))[0] for _ in range(B)])

@@ -1,12 +1,13 @@
 """Packaging contracts: light imports, the console command, backends."""
 
+import importlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-import numerics as nm
+from specdef import numerics as nm
 
 
 def _run(code):
@@ -15,20 +16,20 @@ def _run(code):
 
 
 def test_import_numerics_is_light():
-    out = _run("import sys, numerics; print(sorted({'cupy','matplotlib'} & set(sys.modules)))")
+    out = _run("import sys, specdef.numerics; print(sorted({'cupy','matplotlib'} & set(sys.modules)))")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
 
 
 def test_import_theory_does_not_import_numerics():
-    out = _run("import sys, theory; print('numerics' in sys.modules, 'numpy' in sys.modules)")
+    out = _run("import sys, specdef.theory; print('specdef.numerics' in sys.modules, 'numpy' in sys.modules)")
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[0] == "False"
 
 
 @pytest.mark.parametrize("pkg", ["numerics", "theory", "validation", "figures"])
 def test_public_names_exist(pkg):
-    mod = __import__(pkg)
+    mod = importlib.import_module(f"specdef.{pkg}")
     for name in getattr(mod, "__all__", []):
         assert hasattr(mod, name), f"{pkg}.{name} in __all__ but missing"
 
@@ -58,10 +59,10 @@ def test_to_host_roundtrip(xp):
 
 
 def test_cli_version_and_help():
-    out = subprocess.run([sys.executable, "-m", "validation.cli", "--version"],
+    out = subprocess.run([sys.executable, "-m", "specdef.validation.cli", "--version"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.startswith("specdef-toolkit ")
-    out = subprocess.run([sys.executable, "-m", "validation.cli", "--help"],
+    out = subprocess.run([sys.executable, "-m", "specdef.validation.cli", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "check" in out.stdout and "list" in out.stdout
 
@@ -74,7 +75,7 @@ def test_cli_version_and_help():
     (["frobnicate"], "frobnicate"),
 ])
 def test_cli_usage_errors_exit_2_one_line(argv, needle):
-    out = subprocess.run([sys.executable, "-m", "validation.cli", *argv],
+    out = subprocess.run([sys.executable, "-m", "specdef.validation.cli", *argv],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import numerics as nm
-from validation import TheoremAssertionError, assert_theorem
-from validation.strategies import quadratics, spd_matrices, specdef_instances
+from specdef import numerics as nm
+from specdef.validation import TheoremAssertionError, assert_theorem
+from specdef.validation.strategies import quadratics, spd_matrices, specdef_instances
 
 
 @given(spd_matrices(kappa=1e3))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import numerics as nm
-from numerics import InputError, to_host
+from specdef import numerics as nm
+from specdef.numerics import InputError, to_host
 
 U64 = np.finfo(np.float64).eps
 

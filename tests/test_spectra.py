@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numerics import (InputError, LinearRegression, Spectrum, SpecDefLayer, dense_spectrum,
+from specdef.numerics import (InputError, LinearRegression, Spectrum, SpecDefLayer, dense_spectrum,
                       extreme_eigenvalues, frozen_compensation_spectrum,
                       joint_spectrum_zero_residual, linear_regression_spectrum, to_host)
 
@@ -246,7 +246,7 @@ def test_extreme_eigenvalues_reports_non_convergence_and_bad_input(rng):
 
 def test_gauge_projector_is_the_dense_orthogonal_projector(xp, rng):
     """Against ``N (NᵀN)⁻¹ Nᵀ`` from the explicit basis, m' = m and m' > m (thin C)."""
-    from numerics import gauge_projector
+    from specdef.numerics import gauge_projector
 
     for m, d, thin in [(4, 5, False), (3, 4, True)]:
         W = rng.standard_normal((m, d))
@@ -274,7 +274,7 @@ def test_gauge_projector_is_the_dense_orthogonal_projector(xp, rng):
 
 
 def test_gauge_projector_refuses_dependent_directions_and_bad_vectors():
-    from numerics import gauge_projector
+    from specdef.numerics import gauge_projector
 
     W = np.array([[0.0, 0.0], [0.0, 1.0]])  # W̃ᵀ e₁ = 0 and C e₂ = 0: E = e₂e₁ᵀ is no direction
     C = np.diag([1.0, 0.0])

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the editable install may predate theory/__init__.py
     sys.path.insert(0, str(ROOT))
 
-import theory  # noqa: E402
-from theory import AssumptionError, Theorem, UnknownTheoremError, Verdict  # noqa: E402
+from specdef import theory  # noqa: E402
+from specdef.theory import AssumptionError, Theorem, UnknownTheoremError, Verdict  # noqa: E402
 
 REQUIRED = {
     "gd.quadratic.contraction": "tight", "gd.quadratic.steps_to_tolerance": "exact",
@@ -72,8 +72,8 @@ def test_docstring_table_lists_every_theorem_with_its_parameters():
 
 
 def test_import_theory_loads_no_numeric_project_module():
-    code = ("import sys; import theory; theory.get('gd.quadratic.contraction').prove(); "
-            "bad = [m for m in ('numerics', 'validation', 'figures', 'numpy', 'cupy') "
+    code = ("import sys; from specdef import theory; theory.get('gd.quadratic.contraction').prove(); "
+            "bad = [m for m in ('specdef.numerics', 'specdef.validation', 'specdef.figures', 'numpy', 'cupy') "
             "if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
@@ -267,7 +267,7 @@ def test_certificate_is_sound_on_simple_cases():
 
 @pytest.mark.parametrize("theorem_id", sorted(REQUIRED))
 def test_evaluate_arrays_scalars_and_mpmath_agree(theorem_id):
-    from theory._check import sample_parameters
+    from specdef.theory._check import sample_parameters
 
     th = theory.get(theorem_id)
     points = sample_parameters(th, 12)
@@ -307,7 +307,7 @@ def _float_form_gap(th, points) -> float:
 @pytest.mark.parametrize("theorem_id", [t.id for t in theory.all_theorems()
                                         if t.float_form is not None])
 def test_float_form_equals_the_bound_and_a_planted_change_is_caught(theorem_id):
-    from theory._check import sample_parameters
+    from specdef.theory._check import sample_parameters
 
     th = theory.get(theorem_id)
     points = sample_parameters(th, 24)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the editable install may predate theory/__init__.py
     sys.path.insert(0, str(ROOT))
 
-import theory  # noqa: E402
+from specdef import theory  # noqa: E402
 
 HAND = [
     ("gd.quadratic.contraction", dict(mu=1, L=3, step=0.5), 0.5),
@@ -301,7 +301,7 @@ def test_fusion_recovers_the_original_weight(rng):
 
 
 def test_random_matrix_search_also_refutes_the_displayed_form():
-    from theory._hessian_bound import _random_search
+    from specdef.theory._hessian_bound import _random_search
 
     th = theory.get("hessian_bound.displayed")
     v = _random_search(th)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the editable install may predate theory/__init__.py
     sys.path.insert(0, str(ROOT))
 
-import theory  # noqa: E402
+from specdef import theory  # noqa: E402
 
 CASES = [(0.1, 1.0, 1.0), (1e-7, 1.0, 1.0), (0.5, 2.0, 0.9), (0.01, 1.0, 1.999999),
          (1e-3, 10.0, 0.05)]

@@ -31,7 +31,7 @@ def assert_theorem(theorem_id: str, empirical: Any, *, dtype: str = "float64",
     >>> assert_theorem("gd.quadratic.contraction", 0.5, mu=1.0, L=3.0, step=0.5)
     'TIGHT'
     """
-    import theory
+    from specdef import theory
 
     th = theory.get(theorem_id)
     proven = float(th.evaluate(**params))

@@ -55,7 +55,7 @@ def _results_dir(path: str) -> Path:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     """Render figures; exit 2 (via ``ValueError``) on unknown names, bad files, missing data."""
-    import figures
+    from specdef import figures
 
     if args.list:
         for spec in figures.figure_specs().values():
@@ -86,7 +86,7 @@ def _cell(x) -> str:
 
 def report_markdown(report, made: dict, failed: dict, *, out: Path, timings: dict) -> str:
     """The text of ``report.md``: run metadata, verdict table, figures (PNG links)."""
-    import figures
+    from specdef import figures
 
     meta = report.meta
     n_pass = sum(r.passed for r in report.results)
@@ -135,7 +135,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from ._store import RESULTS_NAME, atomic_write_text
     from .cli import _context, print_report
 
-    import figures
+    from specdef import figures
 
     fmts = figures.parse_formats(args.format)
     fmts = fmts + ("png",) if "png" not in fmts else fmts

@@ -79,7 +79,7 @@ def jsonable(x: Any) -> Any:
         return [jsonable(v) for v in x]
     if hasattr(x, "shape") and not isinstance(x, np.ndarray) and type(x).__module__.startswith(
             ("cupy", "array_api_strict")):
-        from numerics import to_host
+        from specdef.numerics import to_host
 
         x = to_host(x)
     if isinstance(x, np.ndarray):

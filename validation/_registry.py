@@ -75,7 +75,7 @@ def select(patterns: list[str] | None) -> list[Check]:
 
 
 def _default_defence(W, alpha, k):
-    from numerics import specdef
+    from specdef.numerics import specdef
 
     return specdef(W, alpha, k)
 
@@ -108,13 +108,13 @@ class Context:
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"check: dtype must be float64 or float32, got {self.dtype!r}")
         if not self.version:
-            from numerics import __version__
+            from specdef.numerics import __version__
 
             self.version = __version__
 
     @property
     def xp(self) -> Any:
-        from numerics import namespace_for
+        from specdef.numerics import namespace_for
 
         return namespace_for(self.backend)
 
@@ -129,12 +129,12 @@ class Context:
 
     def asarray(self, x: Any, dtype: str | None = None) -> Any:
         """Host data onto this run's backend in this run's dtype (or ``dtype``)."""
-        from numerics import asarray
+        from specdef.numerics import asarray
 
         return asarray(x, xp=self.xp, dtype=dtype or self.dtype)
 
     def theorem(self, theorem_id: str):
-        import theory
+        from specdef import theory
 
         return theory.get(theorem_id)
 

@@ -129,7 +129,7 @@ def shrink_counterexample(A: Any, B: Any, C: Any, variant: str = "displayed", *,
         raise ValueError(f"shrink_counterexample: margin must be finite and >= 0, got {margin!r}")
     if not 0 <= keep < 1:
         raise ValueError(f"shrink_counterexample: keep must be in [0, 1), got {keep!r}")
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     T: Triple = tuple(np.array(to_host(m), dtype=float) for m in (A, B, C))  # type: ignore
 

@@ -35,7 +35,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import theory
+    from specdef import theory
 
     if args.checks:
         from ._registry import registered
@@ -75,7 +75,7 @@ def _context(args: argparse.Namespace):
 
     defence, name = _load_defence(getattr(args, "defence", None))
     if args.backend == "cupy":
-        from numerics import namespace_for
+        from specdef.numerics import namespace_for
 
         namespace_for("cupy")  # raises a one-line BackendUnavailableError
     kw = dict(backend=args.backend, dtype=args.dtype, seed=args.seed, size=args.size,
@@ -148,7 +148,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from numerics import __version__
+    from specdef.numerics import __version__
 
     p = _Parser(prog="specdef", description="Numerical verification of convergence-rate "
                 "control bounds (SpecDef): theorems, checks, figures.")
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import _cli_figures
 
     _cli_figures.add_commands(sub, _add_run_options)
-    from benchmarks import cli as _bench_cli
+    from specdef.benchmarks import cli as _bench_cli
 
     _bench_cli.add_commands(sub)
     return p

@@ -23,9 +23,9 @@ def diagonal_rescaling(W: Any, alpha: float, k: int) -> tuple[Any, Any]:
 
     Examples
     --------
-    ``specdef check c1 c3 --defence validation.defences:diagonal_rescaling``
+    ``specdef check c1 c3 --defence specdef.validation.defences:diagonal_rescaling``
     """
-    from numerics import get_namespace, require_index, require_matrix, require_positive
+    from specdef.numerics import get_namespace, require_index, require_matrix, require_positive
 
     W = require_matrix("diagonal_rescaling", "W", W)
     alpha = require_positive("diagonal_rescaling", "alpha", alpha)

@@ -52,7 +52,7 @@ def spd_matrices(draw: Any, n: int | None = None, *, kappa: float | None = None,
 def quadratics(draw: Any, n: int | None = None, *, kappa: float | None = None,
                max_n: int = 8, max_kappa: float = 1e6, min_kappa: float = 1.0):
     """A :class:`numerics.Quadratic` with a prescribed spectrum (its ``eigenvalues``)."""
-    from numerics import Quadratic
+    from specdef.numerics import Quadratic
 
     lam = draw(spectra(n, kappa=kappa, max_n=max_n, max_kappa=max_kappa, min_kappa=min_kappa))
     q = draw(orthogonal_matrices(lam.shape[0]))

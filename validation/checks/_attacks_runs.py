@@ -40,7 +40,7 @@ class _Setup:
 
 
 def _host(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)
 
@@ -67,7 +67,7 @@ def _alphas(ctx: Context, s: _Setup, alphas: tuple) -> tuple[list, list]:
 
 def _best_closed_form(h: np.ndarray, c: np.ndarray, eps: float) -> tuple[float | None, float]:
     """Attacker's best step over ``GRID/λ_max`` and its exact count (closed form)."""
-    from numerics import best_step_sweep, steps_to_tolerance_quadratic
+    from specdef.numerics import best_step_sweep, steps_to_tolerance_quadratic
 
     grid = GRID / h.max()
     counts = steps_to_tolerance_quadratic(h, c, grid, eps).steps
@@ -87,7 +87,7 @@ def _crossing_ok(Ta: float, Tb: float, loss: np.ndarray, thr: float, tol_abs: fl
 
 
 def _before(ctx: Context, s: _Setup) -> dict:
-    from numerics import LinearRegression, gradient_descent
+    from specdef.numerics import LinearRegression, gradient_descent
 
     h, c = kron_modes(s.Xs, np.eye(s.m), s.W64 - s.Wp64)
     eta, n_cf = _best_closed_form(h, c, s.eps)
@@ -108,7 +108,7 @@ def _defended(s: _Setup, Wt: Any, C: Any) -> float | None:
 
 def _attack_quadratic(ctx: Context, s: _Setup, name: str, Wt: Any, C: Any) -> dict:
     """Closed-form sweep of a quadratic attack, then one simulation at its best step."""
-    import numerics as nm
+    from specdef import numerics as nm
 
     att = nm.ATTACKS[name](Wt, C, s.X, s.Y)
     P = _host(C @ Wt)
@@ -161,7 +161,7 @@ def _recovery_run(ctx: Context, cid: str, name: str, salt: str) -> tuple:
 
 def _worst_case_bypass(ctx: Context, s: _Setup, Wt: Any, C: Any, eps_dist: float) -> dict:
     """GD at step 1/λ_max on the bypass from a start on the slowest mode of ``(PΣ_xPᵀ) ⊗ I``."""
-    import numerics as nm
+    from specdef import numerics as nm
 
     P = _host(C @ Wt)
     Q, sv, _ = np.linalg.svd(P @ s.Xs)
@@ -183,7 +183,7 @@ def _lam_max(ctx: Context, model: Any, theta: Any) -> float:
     """``λ_max`` of the Hessian at θ: dense for small models, else matrix-free (Lanczos)."""
     if model.n_params <= 600:
         return float(np.linalg.eigvalsh(_host(model.hessian(theta)))[-1])
-    from numerics import extreme_eigenvalues
+    from specdef.numerics import extreme_eigenvalues
 
     res = extreme_eigenvalues(lambda v: model.hvp(theta, v), model.n_params, which="largest",
                               backend=ctx.backend, dtype=ctx.dtype, rng=ctx.seed)

@@ -44,7 +44,7 @@ def _extreme_start_run(ctx: Context, salt: str, kappas: list[float], d: int, n_s
 
     Problem ``2i`` / ``2i+1`` is κ_i from the λ_min / λ_max eigenvector; ``‖e_0‖ = 1``.
     """
-    from numerics import Quadratic, batched_gradient_descent
+    from specdef.numerics import Quadratic, batched_gradient_descent
 
     xp, rng = ctx.xp, ctx.rng(salt)
     H, E0 = [], []
@@ -119,7 +119,7 @@ def check_contraction_worst_case(ctx: Context) -> list:
        "GD contraction on random quadratics and random starts stays below max(|1-ηmu|, |1-ηL|)")
 def check_contraction_random(ctx: Context) -> list:
     """Upper: random spectra in [mu, L] (endpoints included), Haar Q, Gaussian starts."""
-    from numerics import Quadratic, batched_gradient_descent
+    from specdef.numerics import Quadratic, batched_gradient_descent
 
     kappas = _kappas(ctx)
     d = ctx.pick(small=12, paper=32, large=512)
@@ -158,7 +158,7 @@ def check_contraction_random(ctx: Context) -> list:
        "simulated GD steps to ‖e_t‖ <= eps‖e_0‖ on worst-case starts equal ceil(ln eps/ln ρ)")
 def check_steps_to_tolerance(ctx: Context) -> list:
     """Exact: counted on the simulated distance history, worse of the two extreme starts."""
-    from numerics import batched_steps_to_tolerance
+    from specdef.numerics import batched_steps_to_tolerance
 
     kappas = _kappas(ctx)[:ctx.pick(small=3, paper=3, large=4)]
     d = ctx.pick(small=8, paper=32, large=256)

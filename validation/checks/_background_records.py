@@ -56,6 +56,6 @@ def log_subsample(T: int, n: int = 150) -> np.ndarray:
 
 
 def _host(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)

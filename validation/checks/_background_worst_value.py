@@ -22,7 +22,7 @@ WORST = "gd.quadratic.worst_case_value"
 # --------------------------------------------------------------------------- worst-case value
 def _search_max(ctx: Context, mu: float, L: float, eta: float, n: int, zooms: int) -> float:
     """``max_λ (λ/2)(1 − ηλ)^{2n}`` by a log grid over [mu, L] refined ``zooms`` times."""
-    from numerics import gd_closed_form
+    from specdef.numerics import gd_closed_form
 
     lo, hi = mu, L
     grid = np.geomspace(lo, hi, 2001)
@@ -40,7 +40,7 @@ def _search_max(ctx: Context, mu: float, L: float, eta: float, n: int, zooms: in
 def _random_max(ctx: Context, rng: np.random.Generator, mu: float, L: float, eta: float,
                 ns: list[int], count: int, d: int) -> np.ndarray:
     """Best loss after each n over random diagonal spectra (endpoints included), unit starts."""
-    from numerics import gd_closed_form
+    from specdef.numerics import gd_closed_form
 
     lam = np.exp(rng.uniform(math.log(mu), math.log(L), (count, d)))
     lam[:, 0], lam[:, 1] = mu, L

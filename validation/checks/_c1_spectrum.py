@@ -52,7 +52,7 @@ def _spectrum_alphas(ctx: Context) -> list[float]:
        "structure vs eigensolver on HVPs and dense eigh", claim="C1")
 def check_spectrum_frozen(ctx: Context) -> list:
     """Three records: λ_min vs the theorem, σ_1 vs the undefended spectrum, structure vs solvers."""
-    from numerics import (SpecDefLayer, dense_spectrum, extreme_eigenvalues,
+    from specdef.numerics import (SpecDefLayer, dense_spectrum, extreme_eigenvalues,
                           frozen_compensation_spectrum, linear_regression_spectrum)
 
     inst, dt = _frozen_setup(ctx), ctx.dtype
@@ -127,7 +127,7 @@ def check_spectrum_frozen(ctx: Context) -> list:
        "(structure, cross-checked by eigensolver and dense eigh)", claim="C1")
 def check_spectrum_joint(ctx: Context) -> list:
     """Two records: σ_1 vs the lower bound (worst of both instances), structure vs solvers."""
-    from numerics import (SpecDefLayer, dense_spectrum, extreme_eigenvalues,
+    from specdef.numerics import (SpecDefLayer, dense_spectrum, extreme_eigenvalues,
                           joint_spectrum_zero_residual)
 
     m, d, n = ctx.pick(small=(3, 4, 10), paper=(12, 16, 40), large=(128, 256, 512))

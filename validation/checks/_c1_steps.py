@@ -37,7 +37,7 @@ def _count_allowance(T: float, cont: float, delta: float) -> float:
 def _worst_counts(values: Any, steps: Any, eps: float) -> np.ndarray:
     """Worst-case exact GD counts to ``‖e_t‖ ≤ eps‖e_0‖`` over the two extreme-eigenvector starts,
     for each step size in ``steps`` (host array, ``inf`` if not reached)."""
-    from numerics import steps_to_tolerance_quadratic
+    from specdef.numerics import steps_to_tolerance_quadratic
 
     p = int(values.shape[0])
     starts = np.zeros((2, p))
@@ -76,7 +76,7 @@ def check_gd_steps_frozen(ctx: Context) -> list:
     ``δ = accumulated_rtol(dtype, T, kappa=1/eps)`` (the final residual is ``eps`` of the first,
     so its rounding is amplified ``1/eps``, over T steps).
     """
-    from numerics import (LinearRegression, SpecDefLayer, best_step_sweep,
+    from specdef.numerics import (LinearRegression, SpecDefLayer, best_step_sweep,
                           frozen_compensation_spectrum, gradient_descent,
                           linear_regression_spectrum)
 
@@ -182,7 +182,7 @@ SWEEP_FRACTIONS = (0.9, 0.99, 1.05, 1.2, 0.5)
 
 def _largest_stable_step(model: Any, start: Any, sigma1: float, rel: float) -> tuple[float, dict]:
     """Bisection on η of "GD from ``start`` does not raise the loss in N_STABILITY steps"."""
-    from numerics import gradient_descent
+    from specdef.numerics import gradient_descent
 
     def stable(eta: float) -> bool:
         res = gradient_descent(model, start, eta, max_steps=N_STABILITY, tol=1e-300,
@@ -218,7 +218,7 @@ def check_gd_steps_joint(ctx: Context) -> list:
     each run capped at the best count so far; recorded every 10 steps (counts are multiples of
     10).  ``data["status"]`` is ``max_steps`` where the best run hit the cap.
     """
-    from numerics import (SpecDefLayer, best_step_sweep, extreme_eigenvalues, gradient_descent,
+    from specdef.numerics import (SpecDefLayer, best_step_sweep, extreme_eigenvalues, gradient_descent,
                           joint_spectrum_zero_residual)
 
     m, d, n = ctx.pick(small=(3, 3, 10), paper=(6, 6, 24), large=(32, 32, 128))

@@ -19,7 +19,7 @@ Z0 = math.atanh(1 / math.sqrt(3))
 
 
 def _h(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)
 

@@ -20,7 +20,7 @@ from ._second_order_setup import (FP_LIMIT, PREDICTION, VERIFY_BUDGET, _Setup, _
 
 def _optimise(method: str, model: Any, theta0: Any, s: _Setup, param: str,
               damping: float | None) -> Any:
-    import numerics as nm
+    from specdef import numerics as nm
 
     cap = {"frozen": 20, "joint": 40}[param]
     if method == "newton":
@@ -44,7 +44,7 @@ def _cost(method: str, res: Any) -> float:
 
 
 def _models(s: _Setup, param: str, Wt: Any, C: Any, t: _Target):
-    from numerics import LinearRegression, SpecDefLayer
+    from specdef.numerics import LinearRegression, SpecDefLayer
 
     if param == "frozen":
         if C is None:  # undefended reference
@@ -65,7 +65,7 @@ def _kappa(s: _Setup, method: str, param: str, Wt: Any, C: Any, targets: list
     ``max|λ|/min|λ|`` of the dense Hessian at the start, whose soft gauge directions (curvature
     of the order of the residual) Newton, damped Newton and Newton-CG invert.
     """
-    from numerics import SpecDefLayer, frozen_compensation_spectrum, joint_spectrum_zero_residual
+    from specdef.numerics import SpecDefLayer, frozen_compensation_spectrum, joint_spectrum_zero_residual
 
     Wt64, C64 = _host(Wt), _host(C)
     if param == "frozen":
@@ -95,7 +95,7 @@ def _frozen_modes(s: _Setup, C64: np.ndarray, Wt64: np.ndarray, t: _Target):
 def _lm_closed_form(s: _Setup, C64: np.ndarray, Wt64: np.ndarray, damping: float,
                     t: _Target) -> float:
     """Exact LM step count (C frozen): mode factor ``λ/(h+λ)`` = GD with step 1 on ``h/(h+λ)``."""
-    from numerics import steps_to_tolerance_quadratic
+    from specdef.numerics import steps_to_tolerance_quadratic
 
     h, c = _frozen_modes(s, C64, Wt64, t)
     q = steps_to_tolerance_quadratic(h / (h + damping), c * np.sqrt(h + damping), 1.0, s.eps)
@@ -104,7 +104,7 @@ def _lm_closed_form(s: _Setup, C64: np.ndarray, Wt64: np.ndarray, damping: float
 
 def _gd_closed_form(s: _Setup, C64: np.ndarray, Wt64: np.ndarray, t: _Target) -> float:
     """Exact GD steps at step ``1/λ_max`` (C frozen, loss criterion)."""
-    from numerics import steps_to_tolerance_quadratic
+    from specdef.numerics import steps_to_tolerance_quadratic
 
     h, c = _frozen_modes(s, C64, Wt64, t)
     return float(steps_to_tolerance_quadratic(h, c, 1.0 / h.max(), s.eps).steps)

@@ -131,6 +131,6 @@ def _setup(ctx: Context) -> _Setup:
 
 
 def _host(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)

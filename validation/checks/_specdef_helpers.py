@@ -21,7 +21,7 @@ from .._tolerance import rtol as dtype_rtol
 
 def host(x: Any) -> np.ndarray:
     """A backend array as a float64 NumPy array (the one host hop)."""
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)
 

@@ -37,7 +37,7 @@ def _fd_hessian(loss: Callable[[np.ndarray], float], theta: np.ndarray, h: float
 
 def _deep_linear_block(ctx: Context) -> dict:
     """f = θ3 θ2 θ1 x, one sample, zero residual: H_{θ3,θ1} = (h x^T) ⊗ (θ3 θ2) = A θ2 C."""
-    from numerics import DeepLinear, to_host
+    from specdef.numerics import DeepLinear, to_host
 
     rng = ctx.rng("theorem3.real_hessian_blocks.deep_linear")
     d0, d1, d2, d3 = ctx.pick(small=(3, 2, 3, 2), paper=(4, 3, 5, 3), large=(6, 4, 7, 4))
@@ -65,7 +65,7 @@ def _deep_linear_block(ctx: Context) -> dict:
 
 def _specdef_blocks(ctx: Context) -> list[dict]:
     """SpecDef layer f = C W̃ x at zero residual: H_{W̃,C} = (Σ_x W̃^T) ⊗ C^T, two factorings."""
-    from numerics import SpecDefLayer, to_host
+    from specdef.numerics import SpecDefLayer, to_host
 
     rng = ctx.rng("theorem3.real_hessian_blocks.specdef")
     m, d, n = ctx.pick(small=(3, 4, 6), paper=(4, 5, 8), large=(5, 7, 12))

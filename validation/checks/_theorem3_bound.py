@@ -64,7 +64,7 @@ def evaluate_bounds(ctx: Context, variant: str, triples: list, *,
     unperturbed theorem value to ``max(1e-12, 64 eps)`` relative to ``σ_1(A)σ_1(B)σ_1(C)``; a
     disagreement raises ``RuntimeError`` (the runner records it as ``ERROR``).
     """
-    from numerics import cross_block_bound, cross_block_terms
+    from specdef.numerics import cross_block_bound, cross_block_terms
 
     tid = THEOREMS[variant]
     terms = [cross_block_terms(*T) for T in triples]
@@ -116,7 +116,7 @@ def evaluate_bound(ctx: Context, variant: str, A: Any, B: Any, C: Any, *,
 
 def _kernel_excess(variant: str, A: np.ndarray, B: np.ndarray, C: np.ndarray) -> float:
     """Conservative ratio from the kernel alone: the cheap inner loop of the adversarial search."""
-    from numerics import cross_block_bound
+    from specdef.numerics import cross_block_bound
 
     b = cross_block_bound(A, B, C, variant)
     scale = float(np.linalg.norm(A, 2) * b.sB1 * np.linalg.norm(C, 2))
@@ -130,7 +130,7 @@ def _fmt_matrix(M: np.ndarray) -> str:
 
 def format_instance(A: Any, B: Any, C: Any, ev: BoundEvaluation) -> dict:
     """``{"text": "A=[[1,0]] B=… C=…", "instance": {...}}`` for a record (host values)."""
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     A, B, C = (np.asarray(to_host(m), dtype=float) for m in (A, B, C))
     inst = dict(A=A.tolist(), B=B.tolist(), C=C.tolist(), variant=ev.variant, r1=ev.r1,

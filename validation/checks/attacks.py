@@ -181,7 +181,7 @@ def check_bypass(ctx: Context) -> list:
        claim="C3")
 def check_factorisation(ctx: Context) -> list:
     """GD steps are simulated (non-convex), so the instance is smaller (κ_x = 4, target √ε)."""
-    import numerics as nm
+    from specdef import numerics as nm
 
     cid, th = "c3.factorisation", "specdef.gd_slowdown.frozen_compensation"
     s = _setup(ctx, "c3.factorisation", m=ctx.pick(small=3, paper=6, large=12), kappa_x=4.0,

@@ -48,7 +48,7 @@ NESTEROV = "first_order.nesterov_lower_bound"
 
 def _gd_losses(model: Any, theta0: Any, step: float, n_steps: int, tol: float) -> np.ndarray:
     """Loss gaps ``L(θ_t) − L*`` of :func:`numerics.gradient_descent` (stops at ``tol·gap_0``)."""
-    from numerics import gradient_descent
+    from specdef.numerics import gradient_descent
 
     res = gradient_descent(model, theta0, step, max_steps=n_steps, tol=tol,
                            divergence_factor=1e300)
@@ -58,7 +58,7 @@ def _gd_losses(model: Any, theta0: Any, step: float, n_steps: int, tol: float) -
 # ------------------------------------------------------------------------- strongly convex
 def _regression(ctx: Context, rng: np.random.Generator, spectrum: np.ndarray, m: int):
     """LinearRegression with ``Σ_x = U diag(spectrum) Uᵀ`` exactly, zero residual, random W0."""
-    from numerics import LinearRegression
+    from specdef.numerics import LinearRegression
 
     d = spectrum.size
     n = 2 * d
@@ -74,7 +74,7 @@ def _regression(ctx: Context, rng: np.random.Generator, spectrum: np.ndarray, m:
        "GD step 1/L: gap_t/gap_0 <= (1-mu/L)^t on quadratics and linear regressions")
 def check_strongly_convex(ctx: Context) -> list:
     """Upper; the λ_min start at κ = 1e4 makes the bound tight to 1e-4 at t = 1."""
-    from numerics import Quadratic
+    from specdef.numerics import Quadratic
 
     rng = ctx.rng("gd.strongly_convex")
     d = ctx.pick(small=8, paper=32, large=256)
@@ -141,7 +141,7 @@ class Huber:
        "GD step 1/L: gap_t <= L R²/(2t) on ill-conditioned quadratics and the Huber worst case")
 def check_smooth_convex(ctx: Context) -> list:
     """Upper; loose by nature (best honest ratio t/(2t+1) < 1/2, see the module docstring)."""
-    from numerics import Quadratic, batched_gradient_descent
+    from specdef.numerics import Quadratic, batched_gradient_descent
 
     rng = ctx.rng("gd.smooth_convex")
     ts = ctx.pick(small=[1, 2, 5, 10, 20, 50, 100, 200],
@@ -185,7 +185,7 @@ def check_smooth_convex(ctx: Context) -> list:
 
 
 def _host_matrix(x: Any) -> np.ndarray:
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     return np.asarray(to_host(x), dtype=np.float64)
 
@@ -198,7 +198,7 @@ def chain_quadratic(ctx: Context, L: float, k: int):
     orthonormal eigenvectors ``sqrt(2/(k+1)) sin(ijπ/(k+1))``; the linear term ``−(L/4)x_1``
     puts the minimiser at ``x*_i = 1 − i/(k+1)``.
     """
-    from numerics import Quadratic
+    from specdef.numerics import Quadratic
 
     j = np.arange(1, k + 1)
     lam = L / 4 * (2 - 2 * np.cos(j * np.pi / (k + 1)))
@@ -209,7 +209,7 @@ def chain_quadratic(ctx: Context, L: float, k: int):
 
 def krylov_best_gap(model: Any, x0: Any, t: int) -> float:
     """``min f`` over ``x0 + span{g0, Hg0, …, H^{t−1}g0}`` (Lanczos, full re-orthogonalisation)."""
-    from numerics import to_host
+    from specdef.numerics import to_host
 
     xp = model.xp
     g0 = model.grad(x0)
@@ -239,7 +239,7 @@ def krylov_best_gap(model: Any, x0: Any, t: int) -> float:
        "chain quadratic, d = 2t+1: GD and the best Krylov point stay above 3LR²/(32(t+1)²)")
 def check_nesterov_lower_bound(ctx: Context) -> list:
     """Lower; the Krylov-optimal record is within 0.4 % of the bound at t = 200."""
-    from numerics import gradient_descent
+    from specdef.numerics import gradient_descent
 
     ts = ctx.pick(small=[1, 2, 5, 10, 20, 50, 100, 200],
                   paper=[1, 2, 5, 10, 20, 50, 100, 200, 500],

@@ -64,7 +64,7 @@ AFFINE = "newton.affine_invariance"
        "Newton on a strongly convex log-cosh model: ‖e_{t+1}‖ <= M‖e_t‖²/(2mu) at every step")
 def check_local_quadratic(ctx: Context) -> list:
     """Upper; tight instance: A aligned with Q, β/a = 1e-3, start 0.02·q_1 (ratio 0.999)."""
-    from numerics import newton
+    from specdef.numerics import newton
 
     rng = ctx.rng("newton.local_quadratic")
     d = ctx.pick(small=6, paper=24, large=128)
@@ -135,7 +135,7 @@ def _affine_models(ctx: Context, rng: np.random.Generator) -> list[tuple]:
 
     ``shape`` is ``(outputs, features)`` for the regression (its θ is ``vec W``), else ``d``.
     """
-    from numerics import LinearRegression, Quadratic
+    from specdef.numerics import LinearRegression, Quadratic
 
     d = ctx.pick(small=6, paper=16, large=64)
     quad = Quadratic.from_spectrum(np.geomspace(1.0, 100.0, d), rng=rng, backend=ctx.backend,
@@ -159,7 +159,7 @@ def _affine_models(ctx: Context, rng: np.random.Generator) -> list[tuple]:
        "Newton / Gauss-Newton on L and on φ ↦ L(Pφ): same step counts, iterates Pφ_t = θ_t")
 def check_affine_invariance(ctx: Context) -> list:
     """Exact: one record per (method, model, P)."""
-    from numerics import gauss_newton, newton
+    from specdef.numerics import gauss_newton, newton
 
     rng = ctx.rng("newton.affine_invariance")
     cap = _floor_125(min(1e4, 0.1 / math.sqrt(eps_of(ctx.dtype) * 100.0)))  # κ(P)²κ(H)eps ≤ 1e-2

@@ -68,7 +68,7 @@ def _planted_layer(ctx: Context, rng: np.random.Generator, d: int, k: int, alpha
        "by QR + Lanczos, ends checked against a planted closed form", claim="C1")
 def check_joint_spectrum(ctx: Context) -> list:
     """Lower bound, tight to 1/(α²s_1²); the solver is validated against the closed form."""
-    from numerics import joint_extremes_zero_residual
+    from specdef.numerics import joint_extremes_zero_residual
 
     rng = ctx.rng("scale.joint_spectrum")
     d = ctx.pick(small=64, paper=1024, large=8192)
@@ -128,7 +128,7 @@ def _worst_case_batch(rng: np.random.Generator, B: int, d: int, mu: float, L: fl
        "exact worst case max_λ (λ/2)(1-λ/L)^{2n}")
 def check_batched_gd(ctx: Context) -> list:
     """Tight: a planted problem per n attains the supremum; the others stay below it."""
-    from numerics import batched_gradient_descent, to_host
+    from specdef.numerics import batched_gradient_descent, to_host
 
     rng = ctx.rng("scale.batched_gd")
     B, d = ctx.pick(small=(512, 8), paper=(4096, 16), large=(10_000, 32))

@@ -173,7 +173,7 @@ def check_function_preservation(ctx: Context) -> list:
     ``data`` (on every record): ``alpha``, ``float32``, ``float64`` (measured errors, None where
     not finite), ``model_float32``, ``model_float64`` (``c·α·u``) and ``outside_model_*``.
     """
-    from numerics import reconstruction_error
+    from specdef.numerics import reconstruction_error
 
     W, X, k = _preservation_instance(ctx)
     m, n = W.shape
