@@ -1,13 +1,12 @@
 """What a benchmark ran on: machine, library versions, BLAS threads, load; results as JSON.
 
-BLAS threads are set through the OpenBLAS libraries already loaded in the process (found in
-``/proc/self/maps``, called through ``ctypes``), the way ``threadpoolctl`` does it, so that
-``specdef bench --threads 1`` works after NumPy has been imported.
+BLAS threads are read and set through ``threadpoolctl``, which finds the BLAS libraries already
+loaded in the process (NumPy's and SciPy's OpenBLAS, or MKL), so that ``specdef bench --threads 1``
+works after NumPy has been imported.
 """
 
 from __future__ import annotations
 
-import ctypes
 import datetime
 import os
 import platform
@@ -17,71 +16,31 @@ from typing import Any
 
 __all__ = ["machine_info", "blas_threads", "set_blas_threads"]
 
-_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
-            "scipy_openblas_set_num_threads")
-_GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
-            "scipy_openblas_get_num_threads")
+def _blas_pools() -> list[dict[str, Any]]:
+    import numpy  # noqa: F401  (loads NumPy's BLAS)
+    import scipy.linalg  # noqa: F401  (SciPy may bundle its own)
+    from threadpoolctl import threadpool_info
 
-
-def _openblas_libs() -> list[Any]:
-    paths = []
-    try:
-        with open("/proc/self/maps") as fh:
-            for line in fh:
-                parts = line.split()
-                base = os.path.basename(parts[-1]).lower() if len(parts) >= 6 else ""
-                if "openblas" in base and ".so" in base and parts[-1] not in paths:
-                    paths.append(parts[-1])
-    except OSError:
-        return []
-    libs = []
-    for p in paths:
-        try:
-            libs.append(ctypes.CDLL(p, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL))
-        except OSError:
-            continue
-    return libs
-
-
-def _call(lib: Any, names: tuple[str, ...], *args: int) -> int | None:
-    for name in names:
-        fn = getattr(lib, name, None)
-        if fn is not None:
-            return fn(*args)
-    return None
+    return [p for p in threadpool_info() if p.get("user_api") == "blas"]
 
 
 def blas_threads() -> list[int]:
-    """Thread counts of the loaded OpenBLAS libraries (empty if none could be queried)."""
-    import numpy  # noqa: F401  (loads NumPy's OpenBLAS)
-
-    out = []
-    for lib in _openblas_libs():
-        n = _call(lib, _GETTERS)
-        if n is not None:
-            out.append(int(n))
-    return out
+    """Thread counts of the loaded BLAS libraries (empty if none was found)."""
+    return [int(p["num_threads"]) for p in _blas_pools()]
 
 
 def set_blas_threads(n: int) -> bool:
-    """Set every loaded OpenBLAS to ``n`` threads; False (and a warning) if none was found."""
+    """Set every loaded BLAS to ``n`` threads; False (and a warning) if none was found."""
     import warnings
 
-    import numpy  # noqa: F401
-    import scipy.linalg  # noqa: F401  (SciPy bundles its own OpenBLAS)
+    from threadpoolctl import threadpool_limits
 
-    done = False
-    for lib in _openblas_libs():
-        for name in _SETTERS:
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(int(n))
-                done = True
-                break
-    if not done:
-        warnings.warn("benchmarks: no OpenBLAS library found to set the thread count; "
+    if not _blas_pools():
+        warnings.warn("benchmarks: no BLAS library found to set the thread count; "
                       "set OPENBLAS_NUM_THREADS before starting Python instead", stacklevel=2)
-    return done
+        return False
+    threadpool_limits(limits=int(n), user_api="blas")  # applied until the process ends
+    return True
 
 
 def _cpu_model() -> str:
