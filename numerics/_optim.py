@@ -141,6 +141,12 @@ class SweepResult:
     best_n_steps: float
     results: list = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        best = "None" if self.best_step is None else f"{self.best_step:.6g}"
+        counts = {st: int(np.sum(self.status == st)) for st in dict.fromkeys(self.status.tolist())}
+        return (f"SweepResult(n={self.steps.size}, best_step={best}, "
+                f"best_n_steps={self.best_n_steps:g}, status={counts})")
+
     def rows(self) -> list[dict]:
         """The table as a list of ``{"step", "n_steps", "status"}`` records."""
         return [{"step": float(s), "n_steps": float(n), "status": str(st)}

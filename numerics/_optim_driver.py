@@ -30,7 +30,9 @@ class OptResult:
     method : str
         ``"gradient_descent"``, ``"newton"``, ``"gauss_newton"``, ...
     status : str
-        ``"converged"``, ``"diverged"``, ``"max_steps"`` or ``"breakdown"``.
+        ``"converged"``, ``"diverged"``, ``"max_steps"``, ``"stalled"`` (an update with a
+        positive learning rate left every parameter bit-for-bit unchanged: the step was absorbed
+        by rounding) or ``"breakdown"``.
     steps : int
         Updates performed until the stopping criterion, divergence or ``max_steps``.
     theta : array
@@ -71,9 +73,21 @@ class OptResult:
     def converged(self) -> bool:
         return self.status == "converged"
 
+    def __repr__(self) -> str:
+        final = f"{self.loss[-1]:.6g}" if self.loss.size else "n/a"
+        shape = tuple(getattr(self.theta, "shape", ()))
+        extra = f", diverged_at={self.diverged_at}" if self.diverged_at is not None else ""
+        return (f"OptResult(method={self.method!r}, status={self.status!r}, steps={self.steps}"
+                f"{extra}, final_loss={final}, theta_shape={shape}, "
+                f"records={self.loss.size})")
+
 
 class _Breakdown(Exception):
     """Raised by an update rule for a numerical breakdown; reported as status ``breakdown``."""
+
+
+class _Stalled(Exception):
+    """Raised by an update rule whose update changed no parameter; reported as ``stalled``."""
 
 
 class _Counted:
@@ -194,6 +208,9 @@ def _run(func: str, model: Any, theta0: Any,
                 theta_new, n_inner = update(theta, g, L)
             except _Breakdown as exc:
                 status, steps, message = "breakdown", t - 1, str(exc)
+                break
+            except _Stalled as exc:
+                status, steps, message = "stalled", t - 1, str(exc)
                 break
             inner.append(n_inner)
             theta = theta_new
