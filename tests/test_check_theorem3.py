@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # the editable install may predate theory/__init_
     sys.path.insert(0, str(ROOT))
 
 from specdef.validation import Context, Status, run_checks, select  # noqa: E402
-from specdef.validation._shrink import round_sig, shrink_counterexample, sig_digits  # noqa: E402
+from specdef.validation.checks.theorem3.shrink import round_sig, shrink_counterexample, sig_digits  # noqa: E402
 
 DISPLAYED, CORRECTED = "hessian_bound.displayed", "hessian_bound.corrected"
 

@@ -148,7 +148,7 @@ def test_float32_gives_verdicts_or_premise_errors(report32):
 
 
 def test_no_resolved_point_is_a_premise_error():
-    from specdef.validation.checks.specdef import points_record as _record
+    from specdef.validation.checks.common import points_record as _record
 
     ctx = Context(dtype="float32")
     pts = [dict(emp=1.0, prv=1.0, rtol=0.5, params={}, label="x")]

@@ -15,8 +15,8 @@ import pytest
 
 from specdef import numerics
 from specdef.validation import Context, Status, run_checks, select
-from specdef.validation.checks.attacks import classify
-from specdef.validation.checks.second_order import PREDICTION, kron_modes
+from specdef.validation.checks.c3 import classify
+from specdef.validation.checks.c2 import PREDICTION, kron_modes
 
 C2 = ["c2.newton", "c2.gauss_newton", "c2.levenberg_marquardt", "c2.damped_newton",
       "c2.newton_cg"]

@@ -7,7 +7,7 @@ import pytest
 
 from specdef.validation import (Check, Context, DirectoryLock, LockedError, Result, ResultsFileError,
                         Status, compare, load_results, passes, rtol, run_checks)
-from specdef.validation._store import atomic_write_json
+from specdef.validation.engine.store import atomic_write_json
 
 
 @pytest.mark.parametrize("kind, emp, prv, side, status", [

@@ -22,8 +22,8 @@ import pytest
 
 from specdef import figures
 from specdef.validation import cli
-from specdef.validation._records import Result
-from specdef.validation._registry import Check
+from specdef.validation.engine.records import Result
+from specdef.validation.engine.registry import Check
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 NAMES = figures.names()
@@ -44,7 +44,7 @@ def fake_checks(doc: dict, keep=lambda cid: True) -> list[Check]:
 
 
 def run_reproduce(monkeypatch, out: Path, checks: list[Check]) -> int:
-    import specdef.validation._registry as registry
+    import specdef.validation.engine.registry as registry
 
     monkeypatch.setattr(registry, "select", lambda patterns=None: checks)
     return cli.main(["reproduce", "--out", str(out), "--no-progress"])

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from specdef import numerics as nm
 from specdef import theory
 from specdef.validation import ResultsFileError, load_results
-from specdef.validation._records import Result, Status
+from specdef.validation.engine.records import Result, Status
 
 DOCUMENTED = (nm.InputError, theory.TheoryError)
 OPT_STATUSES = {"converged", "diverged", "max_steps", "breakdown"}

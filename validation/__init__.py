@@ -1,15 +1,12 @@
 """Checks that compare empirical rates with proven bounds, the result records, and the CLI.
 
-``validation`` is the only package that imports both :mod:`theory` and :mod:`numerics`.
+``validation`` is the only package that imports both :mod:`theory` and :mod:`numerics`.  Its
+rooms: :mod:`.engine` (registry, runner, store, records, tolerances), :mod:`.checks` (one
+subpackage per check family, found by the engine), :mod:`.cli` (the ``specdef`` command, one
+module per subcommand).  The public names are the engine's.
 """
 
-from . import _assertions, _records, _registry, _runner, _store, _tolerance
-from ._assertions import *  # noqa: F401,F403
-from ._records import *  # noqa: F401,F403
-from ._registry import *  # noqa: F401,F403
-from ._runner import *  # noqa: F401,F403
-from ._store import *  # noqa: F401,F403
-from ._tolerance import *  # noqa: F401,F403
+from . import engine
+from .engine import *  # noqa: F401,F403
 
-__all__ = [*_assertions.__all__, *_records.__all__, *_registry.__all__, *_runner.__all__,
-           *_store.__all__, *_tolerance.__all__]
+__all__ = list(engine.__all__)

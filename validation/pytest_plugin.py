@@ -15,7 +15,7 @@ import pytest
 def assert_theorem():
     """The :func:`validation.assert_theorem` helper (stateless, so session-scoped: usable
     inside hypothesis ``@given`` tests)."""
-    from ._assertions import assert_theorem as fn
+    from .engine.assertions import assert_theorem as fn
 
     return fn
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._records import Status, compare, passes
-from ._tolerance import rtol as default_rtol
+from .records import Status, compare, passes
+from .tolerance import rtol as default_rtol
 
 __all__ = ["assert_theorem", "TheoremAssertionError"]
 

@@ -1,21 +1,39 @@
 """Check registry and the context a check runs in.
 
 A check is a function ``fn(ctx) -> list[Result]`` registered with :func:`check`.  The
-registry is filled by the decorator as the modules of :mod:`validation.checks` are imported;
-there is no second, hand-kept list.
+registry is filled by the decorator as the family packages under
+:mod:`specdef.validation.checks` are imported; there is no second, hand-kept list.
+
+Registration goes one way: a family imports this module; this module never imports a family
+by name.  :func:`registered` *discovers* the families by walking
+:mod:`specdef.validation.checks` with :mod:`pkgutil` (every subpackage is a family; plain
+modules such as ``common`` are shared helpers, not families) and imports each one.
+
+Order.  Checks are listed and run in a stable, documented order:
+
+1. by family, in ascending order of the family's ``ORDER`` constant (an ``int`` in its
+   ``__init__``; every family must define one, and no two may share it), so the order does not
+   depend on how the file system or :mod:`pkgutil` lists the packages;
+2. within a family, in the order its checks were registered, which is the order in which the
+   family's ``__init__`` imports its modules and, inside a module, the order of the decorators;
+3. checks registered outside :mod:`specdef.validation.checks` (a test's, a user's) come last, in
+   registration order.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import importlib
+import pkgutil
 import zlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
-from ._records import Result, Status, compare
-from ._tolerance import rtol as default_rtol
+from .records import Result, Status, compare
+from .tolerance import rtol as default_rtol
 
 __all__ = ["Check", "Context", "check", "registered", "select", "UnknownCheckError", "SIZES"]
 
@@ -36,6 +54,23 @@ class Check:
 
 
 _REGISTRY: dict[str, Check] = {}
+_FAMILY_OF: dict[str, str | None] = {}   # check id -> family package name (None: outside)
+_FAMILIES: list[ModuleType] | None = None  # the discovered families, in ORDER
+
+
+def _checks_package() -> ModuleType:
+    from .. import checks
+
+    return checks
+
+
+def _family_of(module: str) -> str | None:
+    """``"c1"`` for ``specdef.validation.checks.c1.steps``; ``None`` outside the checks."""
+    prefix = _checks_package().__name__ + "."
+    if not module.startswith(prefix):
+        return None
+    name = module[len(prefix):].split(".")[0]
+    return name if name != "common" else None
 
 
 def check(id: str, theorem: str, description: str, claim: str = "background"):
@@ -46,16 +81,48 @@ def check(id: str, theorem: str, description: str, claim: str = "background"):
             raise RuntimeError(f"check id registered twice: {id}")
         _REGISTRY[id] = Check(id=id, theorem=theorem, fn=fn, description=description,
                               claim=claim)
+        _FAMILY_OF[id] = _family_of(getattr(fn, "__module__", "") or "")
         return fn
 
     return deco
 
 
-def registered() -> list[Check]:
-    """All checks, in registration order (imports :mod:`validation.checks`)."""
-    from . import checks  # noqa: F401  (populates the registry)
+def families() -> list[ModuleType]:
+    """The family packages under :mod:`specdef.validation.checks`, discovered and imported,
+    in ascending ``ORDER``.
 
-    return list(_REGISTRY.values())
+    Raises
+    ------
+    RuntimeError
+        If a family has no integer ``ORDER`` or two families share one.
+    """
+    global _FAMILIES
+    if _FAMILIES is None:
+        pkg = _checks_package()
+        found = [importlib.import_module(info.name)
+                 for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + ".")
+                 if info.ispkg]
+        seen: dict[int, str] = {}
+        for mod in found:
+            order = getattr(mod, "ORDER", None)
+            if isinstance(order, bool) or not isinstance(order, int):
+                raise RuntimeError(f"check family {mod.__name__} must define an integer ORDER "
+                                   f"(its place in the list of checks), got {order!r}")
+            if order in seen:
+                raise RuntimeError(f"check families {seen[order]} and {mod.__name__} share "
+                                   f"ORDER = {order}")
+            seen[order] = mod.__name__
+        _FAMILIES = sorted(found, key=lambda m: m.ORDER)
+    return list(_FAMILIES)
+
+
+def registered() -> list[Check]:
+    """All checks, in the documented order (discovers and imports the families)."""
+    rank = {m.__name__.rpartition(".")[2]: k for k, m in enumerate(families())}
+    seq = {cid: k for k, cid in enumerate(_REGISTRY)}
+    last = len(rank)
+    return sorted(_REGISTRY.values(),
+                  key=lambda c: (rank.get(_FAMILY_OF.get(c.id) or "", last), seq[c.id]))
 
 
 def select(patterns: list[str] | None) -> list[Check]:

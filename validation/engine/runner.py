@@ -9,11 +9,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ._records import Result, Status
-from ._registry import Check, Context
-from ._store import RESULTS_NAME, DirectoryLock, ResultsFileError, atomic_write_json, load_results
+from .records import Result, Status
+from .registry import Check, Context
+from .store import RESULTS_NAME, DirectoryLock, ResultsFileError, atomic_write_json, load_results
 
 __all__ = ["RunReport", "run_checks", "run_meta"]
 
@@ -22,7 +21,7 @@ _META_KEYS = ("backend", "dtype", "seed", "size", "defence")
 
 def _git_commit() -> str | None:
     try:
-        here = Path(__file__).resolve().parent.parent
+        here = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
                              text=True, timeout=5)
         return out.stdout.strip() or None if out.returncode == 0 else None

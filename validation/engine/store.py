@@ -72,7 +72,7 @@ def _is_number(v: Any) -> bool:
 
 def _check_record(p: Path, i: int, r: Any) -> None:
     """Raise :class:`ResultsFileError` unless ``r`` is a well-formed result record."""
-    from ._records import Status
+    from .records import Status
 
     if not isinstance(r, dict) or "check" not in r or "status" not in r:
         raise ResultsFileError(f"results: {p}: record {i} lacks 'check' or 'status'")

@@ -1,6 +1,6 @@
 """The ``gd.contraction.*`` and ``gd.steps_to_tolerance`` checks: batched GD on quadratics.
 
-The family and its tolerances are described in :mod:`validation.checks.background`; this module
+The family and its tolerances are described in :mod:`specdef.validation.checks.background`; this module
 holds these three checks and the batched extreme-start runs and contraction measurement they use.
 """
 
@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from .._registry import Context, check
-from .._tolerance import accumulated_rtol, rtol as dtype_rtol
-from ._background_records import _host, log_subsample, rows_record
+from ...engine.registry import Context, check
+from ...engine.tolerance import accumulated_rtol, rtol as dtype_rtol
+from ..common import host as _host, log_subsample, rows_record
 
 __all__ = ["check_contraction_worst_case", "check_contraction_random", "check_steps_to_tolerance",
            "CONTRACTION", "STEPS", "L_SMOOTH", "CURVE_DEPTH"]

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context, check
-from .._tolerance import accumulated_rtol, rtol as dtype_rtol
-from .background import log_subsample, rows_record
+from ...engine.registry import Context, check
+from ...engine.tolerance import accumulated_rtol, rtol as dtype_rtol
+from ..common import log_subsample, rows_record
 
 __all__ = ["Huber", "chain_quadratic", "krylov_best_gap"]
 

@@ -1,6 +1,6 @@
 """The ``gd.worst_case_value`` check: direct search of GD's worst-case value on quadratics.
 
-The family and its configurations are described in :mod:`validation.checks.background`; this
+The family and its configurations are described in :mod:`specdef.validation.checks.background`; this
 module holds the grid-and-zoom search, the random-spectrum search and the check itself.
 """
 
@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from .._registry import Context, check
-from .._tolerance import rtol as dtype_rtol
-from ._background_records import _host, rows_record
+from ...engine.registry import Context, check
+from ...engine.tolerance import rtol as dtype_rtol
+from ..common import host as _host, rows_record
 
 __all__ = ["check_worst_case_value", "WORST"]
 

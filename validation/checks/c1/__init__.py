@@ -37,24 +37,23 @@ A user defence runs through every check.  The frozen-C checks hold for any defen
 singular values ``{1/α, 1}`` (the diagonal rescaling does); the σ_1-growth theorem is about
 SpecDef's W̃ and may legitimately fail for another map (informative, not a bug).
 
-Tolerances (all from :mod:`validation._tolerance`): structured eigenvalues carry the error of C's
+Tolerances (all from :mod:`specdef.validation.engine.tolerance`): structured eigenvalues carry the error of C's
 entries (absolute ``u``), so ``1/α²`` is known to ``accumulated_rtol(dtype, m, kappa=α)``; an
 eigenvalue λ of an operator with top eigenvalue σ_1 from an eigensolver or dense ``eigh`` to
 ``accumulated_rtol(dtype, n_params, kappa=σ_1/λ)`` plus its residual ``‖Hv − λv‖/λ`` (a rigorous
-distance to the spectrum).  Step counts: see :func:`_count_allowance`.  Points whose tolerance
-exceeds :func:`~validation.checks.specdef.resolution_limit` are unresolved in the run's dtype:
+distance to the spectrum).  Step counts: see :func:`.steps._count_allowance`.  Points whose tolerance
+exceeds :func:`~specdef.validation.checks.common.resolution_limit` are unresolved in the run's dtype:
 kept in ``data``, left out of the verdict (a record with none is ``ERROR``).
 """
 
 from __future__ import annotations
 
+#: Place of this family in ``specdef list --checks`` (see :mod:`specdef.validation.checks`).
+ORDER = 50
+
 # the order of these imports is the order in which the checks are registered (and listed)
-from ._c1_instances import (FROZEN, GROWTH, KAPPA_X, SLOWDOWN, alpha_exponent,  # noqa: F401
-                            c1_instance, _frozen_setup)
-from ._c1_spectrum import (DENSE_MAX, check_spectrum_frozen, check_spectrum_joint,  # noqa: F401
-                           _eig_points, _spectrum_alphas)
-from ._c1_steps import (EPS, N_STABILITY, SWEEP_FRACTIONS, _bottom_direction,  # noqa: F401
-                        check_gd_steps_frozen, check_gd_steps_joint, _count_allowance,
-                        _gd_frozen_alphas, _gd_joint_alphas, _largest_stable_step, _worst_counts)
+from .instances import alpha_exponent, c1_instance  # noqa: E402
+from .spectrum import check_spectrum_frozen, check_spectrum_joint  # noqa: E402,F401
+from .steps import check_gd_steps_frozen, check_gd_steps_joint  # noqa: E402,F401
 
 __all__ = ["c1_instance", "alpha_exponent"]

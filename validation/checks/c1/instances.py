@@ -1,7 +1,7 @@
 """The C1 instances: theorem ids, ``W`` and ``X`` with a prescribed ``Σ_x``, α's proven exponent.
 
-Shared by the spectrum checks (:mod:`validation.checks._c1_spectrum`) and the step-count checks
-(:mod:`validation.checks._c1_steps`) of the family :mod:`validation.checks.c1`, which describes
+Shared by the spectrum checks (:mod:`.spectrum`) and the step-count checks
+(:mod:`.steps`) of the family :mod:`specdef.validation.checks.c1`, which describes
 the instances.
 """
 
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._registry import Context
+from ...engine.registry import Context
 
 __all__ = ["c1_instance", "alpha_exponent", "FROZEN", "GROWTH", "SLOWDOWN", "KAPPA_X"]
 

@@ -1,6 +1,6 @@
 """The ``c1.spectrum.*`` checks: Hessian spectra of the SpecDef layer, structure vs solvers.
 
-The family is described in :mod:`validation.checks.c1`; this module holds its two spectrum
+The family is described in :mod:`specdef.validation.checks.c1`; this module holds its two spectrum
 checks and the comparison of eigensolver and dense ``eigh`` eigenvalues with the structured ones.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._registry import Context, check
-from .._tolerance import accumulated_rtol
-from ._c1_instances import FROZEN, GROWTH, KAPPA_X, alpha_exponent, c1_instance, _frozen_setup
-from .specdef import (defend, host, hvp_operator, loglog_slope, points_record as _record,
+from ...engine.registry import Context, check
+from ...engine.tolerance import accumulated_rtol
+from .instances import FROZEN, GROWTH, KAPPA_X, alpha_exponent, c1_instance, _frozen_setup
+from ..common import (defend, host, hvp_operator, loglog_slope, points_record as _record,
                       resolution_limit)
 
 __all__ = ["check_spectrum_frozen", "check_spectrum_joint"]

@@ -1,6 +1,6 @@
 """The ``c1.gd_steps.*`` checks: gradient-descent step counts on the SpecDef layer vs α.
 
-The family is described in :mod:`validation.checks.c1`; this module holds its two step-count
+The family is described in :mod:`specdef.validation.checks.c1`; this module holds its two step-count
 checks and the count allowances, worst-case counts and stability bisection they use.
 """
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context, check
-from .._tolerance import accumulated_rtol, eps_of, rtol as dtype_rtol, rtol_exact
-from ._c1_instances import GROWTH, KAPPA_X, SLOWDOWN, alpha_exponent, c1_instance, _frozen_setup
-from .specdef import (defend, evaluate_derived, host, hvp_operator, loglog_slope,
+from ...engine.registry import Context, check
+from ...engine.tolerance import accumulated_rtol, eps_of, rtol as dtype_rtol, rtol_exact
+from .instances import GROWTH, KAPPA_X, SLOWDOWN, alpha_exponent, c1_instance, _frozen_setup
+from ..common import (defend, evaluate_derived, host, hvp_operator, loglog_slope,
                       points_record as _record, resolution_limit)
 
 __all__ = ["check_gd_steps_frozen", "check_gd_steps_joint"]

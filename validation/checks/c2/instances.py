@@ -1,21 +1,23 @@
-"""The instance of claim C2 (:mod:`validation.checks.second_order`): constants and data.
+"""The instance of claim C2 (:mod:`.second_order`): constants and data.
 
 The family's constants (theorem, methods, parameterisations, :data:`PREDICTION`, the target ``ε``
-per dtype, target perturbations, finite-precision limit, verification budget, cost names), the
-formatting and data helpers shared with :mod:`validation.checks.attacks`, the Kronecker-structured
-closed form :func:`kron_modes`, and the fine-tuning instance (data, weights, targets).
+per dtype, target perturbations, finite-precision limit, verification budget, cost names) and the
+fine-tuning instance (data, weights, targets).  The data and formatting helpers it shares with
+claim C3 (:func:`~specdef.validation.checks.common.data_matrix`,
+:func:`~specdef.validation.checks.common.kron_modes`, ...) live in
+:mod:`specdef.validation.checks.common`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._registry import Context
-from .._tolerance import unit_roundoff
+from ...engine.registry import Context
+from ...engine.tolerance import unit_roundoff
+from ..common import FINETUNE_EPS, data_matrix
 
 THEOREM = "newton.affine_invariance"
 METHODS = ("newton", "gauss_newton", "levenberg_marquardt", "damped_newton", "newton_cg")
@@ -25,8 +27,8 @@ PREDICTION.update({("damped_newton", "frozen"): "invariant", ("damped_newton", "
                    ("levenberg_marquardt", "frozen"): "slowed",
                    ("levenberg_marquardt", "joint"): "slowed",
                    ("newton_cg", "frozen"): "slowed", ("newton_cg", "joint"): "slowed"})
-#: Relative loss-gap target ε of the fine-tuning run, per dtype (well above the loss floor).
-EPS = {"float64": 1e-8, "float32": 1e-4}
+#: Relative loss-gap target ε of the fine-tuning run, per dtype (shared with claim C3).
+EPS = FINETUNE_EPS
 #: Size of the target perturbation ``W' − W`` (entries ``pert·N(0, 1)``): any for the frozen
 #: quadratic; inside Newton's local region for the joint problem (farther targets make the
 #: non-convex Newton path chaotic: rounding-level differences change its count); outside it
@@ -40,45 +42,6 @@ FP_LIMIT = 1e-2
 VERIFY_BUDGET = 1000
 COST_NAME = {"newton": "steps", "gauss_newton": "steps", "levenberg_marquardt": "steps",
              "damped_newton": "loss evaluations", "newton_cg": "Hessian-vector products"}
-
-
-def fmt_alpha(a: float) -> str:
-    """``1e4`` style for powers of ten, ``%g`` otherwise."""
-    e = math.log10(a) if a > 0 else 0.0
-    return f"1e{int(round(e))}" if a >= 100 and abs(e - round(e)) < 1e-9 else f"{a:g}"
-
-
-def finite_or_none(x: Any) -> Any:
-    """A float for JSON, ``None`` when not finite."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def data_matrix(rng: np.random.Generator, d: int, n: int, kappa_x: float) -> np.ndarray:
-    """``X`` (d×n, host float64) with ``Σ_x = XXᵀ/n`` exactly of spectrum geomspace(1, κ_x)."""
-    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    Z = np.linalg.qr(rng.standard_normal((n, d)))[0].T * math.sqrt(n)  # Z Zᵀ = n I
-    return Q @ (np.sqrt(np.geomspace(1.0, kappa_x, d))[:, None] * Z)
-
-
-def kron_modes(A: np.ndarray, B: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues and error coordinates of the quadratic with Hessian ``(AAᵀ) ⊗ (BᵀB)``.
-
-    ``vec(E)`` (column-major, ``E`` of shape ``(cols(B), rows(A))``) has coordinate
-    ``v_jᵀ E u_i`` on the eigenvector ``u_i ⊗ v_j`` with eigenvalue ``σ_i(A)² σ_j(B)²`` (``u_i``
-    left singular vectors of A, ``v_j`` right singular vectors of B).  Taken from SVDs of the
-    factors, never from ``AAᵀ`` or ``BᵀB`` (which would lose eigenvalues below ``u·λ_max``, e.g.
-    ``1/α²`` of SpecDef's ``CᵀC``).  Host float64: a closed form.
-    """
-    Ua, sa, _ = np.linalg.svd(A, full_matrices=True)
-    _, sb, Vbt = np.linalg.svd(B, full_matrices=True)
-    sa = np.concatenate([sa, np.zeros(A.shape[0] - sa.size)])
-    sb = np.concatenate([sb, np.zeros(B.shape[1] - sb.size)])
-    coeffs = Vbt @ E @ Ua
-    h = (sb ** 2)[:, None] * (sa ** 2)[None, :]
-    return h.ravel(), coeffs.ravel()
 
 
 @dataclass
@@ -128,9 +91,3 @@ def _setup(ctx: Context) -> _Setup:
                   k=k, kappa_x=kappa_x, alphas=tuple(alphas), eps=EPS[ctx.dtype],
                   u=unit_roundoff(ctx.dtype), sigma1=float(sig[-1]),
                   lm_cap=ctx.pick(small=400, paper=2000))
-
-
-def _host(x: Any) -> np.ndarray:
-    from specdef.numerics import to_host
-
-    return np.asarray(to_host(x), dtype=np.float64)

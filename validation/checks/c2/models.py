@@ -1,9 +1,8 @@
 """The models of the Newton checks and their instances (numerics' model protocol, ``xp`` ops only).
 
 :class:`LogCoshModel`, :class:`SquaresModel` and :class:`Reparameterised` are described in
-:mod:`validation.checks.newton`; :func:`_logcosh` builds a log-cosh instance with a prescribed
-spectrum of ``A`` from Haar-random orthogonal matrices (:func:`_orthogonal`), and :func:`_h`
-brings a backend array to the host in float64.
+:mod:`.newton`; :func:`_logcosh` builds a log-cosh instance with a prescribed spectrum of ``A``
+from Haar-random orthogonal matrices (:func:`_orthogonal`).
 """
 
 from __future__ import annotations
@@ -13,15 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context
+from ...engine.registry import Context
 
 Z0 = math.atanh(1 / math.sqrt(3))
-
-
-def _h(x: Any) -> np.ndarray:
-    from specdef.numerics import to_host
-
-    return np.asarray(to_host(x), dtype=np.float64)
 
 
 class LogCoshModel:

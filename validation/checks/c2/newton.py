@@ -46,12 +46,11 @@ from typing import Any
 
 import numpy as np
 
-from .._records import Status
-from .._registry import Context, check
-from .._tolerance import accumulated_rtol, eps_of, rtol as dtype_rtol
-from ._newton_models import (Z0, LogCoshModel, Reparameterised, SquaresModel, _h, _logcosh,
-                             _orthogonal)
-from .background import rows_record
+from ...engine.records import Status
+from ...engine.registry import Context, check
+from ...engine.tolerance import accumulated_rtol, eps_of, rtol as dtype_rtol
+from ..common import host as _h, rows_record
+from .models import Z0, LogCoshModel, Reparameterised, SquaresModel, _logcosh, _orthogonal
 
 __all__ = ["LogCoshModel", "SquaresModel", "Reparameterised"]
 

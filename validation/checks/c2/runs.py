@@ -1,4 +1,4 @@
-"""The runs of claim C2 (:mod:`validation.checks.second_order`): one method over the α sweep.
+"""The runs of claim C2 (:mod:`specdef.validation.checks.c2`): one method over the α sweep.
 
 The optimiser dispatch and its cost, the models of both parameterisations, the condition numbers
 that decide whether an α is representable in the run's dtype, the closed-form LM and GD counts
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context
-from ._second_order_setup import (FP_LIMIT, PREDICTION, VERIFY_BUDGET, _Setup, _Target, _host,
-                                  kron_modes)
+from ...engine.registry import Context
+from ..common import host as _host, kron_modes
+from .instances import FP_LIMIT, PREDICTION, VERIFY_BUDGET, _Setup, _Target
 
 
 def _optimise(method: str, model: Any, theta0: Any, s: _Setup, param: str,

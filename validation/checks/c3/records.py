@@ -1,4 +1,4 @@
-"""The records of claim C3 (:mod:`validation.checks.attacks`): classification and results.
+"""The records of claim C3 (:mod:`specdef.validation.checks.c3`): classification and results.
 
 The recovery classification (:func:`classify`), the simulation-vs-closed-form agreement test,
 count formatting, the Figure-4 data of every record, a theorem's derived quantity, the record of
@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._records import Status
-from .._registry import Context
-from .._tolerance import rtol as dtype_rtol, rtol_exact
-from ._attacks_runs import _Setup
-from .second_order import finite_or_none, fmt_alpha
+from ...engine.records import Status
+from ...engine.registry import Context
+from ...engine.tolerance import rtol as dtype_rtol, rtol_exact
+from .runs import _Setup
+from ..common import finite_or_none, fmt_alpha
 
 
 def classify(steps_attack: list, exact: list, tol: float) -> str:

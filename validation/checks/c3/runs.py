@@ -1,4 +1,4 @@
-"""The runs of claim C3 (:mod:`validation.checks.attacks`): instance, sweeps and comparisons.
+"""The runs of claim C3 (:mod:`specdef.validation.checks.c3`): instance, sweeps and comparisons.
 
 The fine-tuning instance and its usable α, the attacker's best step in closed form, the
 undefended, defended (C frozen) and quadratic-attack runs, the exact-recovery comparison against
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context
-from .._tolerance import accumulated_rtol, unit_roundoff
-from .second_order import EPS, data_matrix, finite_or_none, kron_modes
+from ...engine.registry import Context
+from ...engine.tolerance import accumulated_rtol, unit_roundoff
+from ..common import FINETUNE_EPS as EPS, data_matrix, finite_or_none, host as _host, kron_modes
 
 GRID = np.geomspace(0.25, 1.98, 16)          # η·λ_max, closed-form sweeps
 SIM_GRID = (0.9, 0.6, 0.35)                  # η·λ_max, simulated sweep (factorisation)
@@ -37,12 +37,6 @@ class _Setup:
     kappa_x: float
     eps: float
     u: float
-
-
-def _host(x: Any) -> np.ndarray:
-    from specdef.numerics import to_host
-
-    return np.asarray(to_host(x), dtype=np.float64)
 
 
 def _setup(ctx: Context, salt: str, *, m: int | None = None, kappa_x: float = 10.0,

@@ -3,7 +3,8 @@
 Each block comes with the model's dense Hessian, central finite differences of a loss written
 independently of the model code, and an exact factorisation ``A·B·C``: the deep linear
 ``θ3–θ1`` block and two factorings of the SpecDef ``W̃–C`` block.  :func:`_block_record`
-checks these premises and compares ``σ_1(block)`` with both forms of the bound.
+checks these premises and compares ``σ_1(block)`` with both forms of the bound; the check
+``theorem3.real_hessian_blocks`` makes one record per block.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._records import Status
-from .._registry import Context
-from .._tolerance import rtol as dtype_rtol
-from ._theorem3_bound import THEOREMS, evaluate_bound
+from ...engine.records import Status
+from ...engine.registry import Context, check
+from ...engine.tolerance import rtol as dtype_rtol
+from .bound import THEOREMS, evaluate_bound
 
 
 def _vec(M: np.ndarray) -> np.ndarray:
@@ -127,3 +128,12 @@ def _block_record(ctx: Context, blk: dict) -> Any:
                       rtol=rtol_eff, status=Status.ERROR if failed else None,
                       detail=("premise failed: " + "; ".join(failed) + "; " if failed else "")
                       + detail, data=data)
+
+
+# ---------------------------------------------------------------------------------- real blocks
+@check("theorem3.real_hessian_blocks", THEOREMS["corrected"],
+       "corrected bound on real Hessian cross-blocks (deep linear θ3-θ1, SpecDef W̃-C)",
+       claim="C1")
+def check_real_hessian_blocks(ctx: Context) -> list:
+    """σ_1(H) ≥ σ_1(cross-block) ≥ corrected bound, one record per block."""
+    return [_block_record(ctx, blk) for blk in [_deep_linear_block(ctx), *_specdef_blocks(ctx)]]

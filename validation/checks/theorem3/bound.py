@@ -1,9 +1,9 @@
 """The Theorem-3 bound on ``(A, B, C)`` triples: evaluation, cross-check and formatting.
 
-:func:`evaluate_bounds` maximises a form of :mod:`validation.checks.theorem3` over the
+:func:`evaluate_bounds` maximises a form of :mod:`specdef.validation.checks.theorem3` over the
 ``(r1, r2)`` grid through the theory registry and cross-checks the kernel
 :func:`numerics.cross_block_bound`; :class:`BoundEvaluation` holds the result with its round-off
-allowance ``atol`` (see :mod:`validation.checks.theorem3`), :func:`format_instance` turns a triple
+allowance ``atol`` (see :mod:`specdef.validation.checks.theorem3`), :func:`format_instance` turns a triple
 into a record's ``instance``.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .._registry import Context
-from .._tolerance import eps_of, rtol_exact
+from ...engine.registry import Context
+from ...engine.tolerance import eps_of, rtol_exact
 
 THEOREMS = {"displayed": "hessian_bound.displayed", "corrected": "hessian_bound.corrected"}
 

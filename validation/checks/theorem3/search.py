@@ -3,8 +3,9 @@
 :func:`_random_search` draws Gaussian triples (half rank-deficient) and triples on which the
 bound is attained; :func:`_adversarial_search` maximises the ratio with SciPy's Nelder–Mead from
 random starts, ranking candidates with the kernel alone and re-evaluating each start's best
-point with the theorem.  Both return the best triple and counts for
-:mod:`validation.checks.theorem3`'s records.
+point with the theorem.  Both return the best triple and counts; :func:`_record` turns them into
+the records of the four checks ``theorem3.{displayed,corrected}.{random,adversarial}``
+(registered here, in that order: displayed/corrected random, then adversarial).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import math
 
 import numpy as np
 
-from .._registry import Context
-from .._tolerance import rtol as dtype_rtol
-from ._theorem3_bound import _kernel_excess, evaluate_bound, evaluate_bounds
+from ...engine.records import Status
+from ...engine.registry import Context, check
+from ...engine.tolerance import rtol as dtype_rtol
+from .bound import THEOREMS, _kernel_excess, evaluate_bound, evaluate_bounds, format_instance
+from .shrink import shrink_counterexample
 
 #: Stop a start of the adversarial search once the conservative ratio reaches this.
 CAP = {"displayed": 1.5, "corrected": 1.0 + 1e-3}
@@ -137,3 +140,62 @@ def _adversarial_search(ctx: Context, variant: str) -> dict:
                 params=dict(n_starts=n_starts, shapes=shapes, maxfev_per_param=fev, cap=cap,
                             optimiser="scipy Nelder-Mead (adaptive)"),
                 data=dict(n_evaluations=int(n_eval), n_cross_checked=n_starts))
+
+
+# ---------------------------------------------------------------------- records and checks
+def _record(ctx: Context, check_id: str, variant: str, found: dict, what: str) -> list:
+    """Re-evaluate the search's best triple on ctx's backend/dtype and build the record."""
+    tid, tol = THEOREMS[variant], dtype_rtol(ctx.dtype)
+    triple = tuple(np.asarray(m, dtype=float) for m in found["best"])
+    params, data = dict(found["params"]), dict(found["data"])
+    data.update(search_best_excess=found["best_excess"], n_violations=found["n_violations"],
+                search_shape=[int(triple[0].shape[0]), *(int(m.shape[1]) for m in triple)])
+    candidates = [triple]
+    if found["best_excess"] > 1 + dtype_rtol("float64"):
+        try:
+            candidates.insert(0, shrink_counterexample(*triple, variant=variant, ctx=ctx))
+        except ValueError as exc:  # not shrinkable under the margin: keep the original
+            data["shrink"] = str(exc)
+    for A, B, C in candidates:
+        ev = evaluate_bound(ctx, variant, *(ctx.asarray(m) for m in (A, B, C)))
+        rtol_eff = tol + ev.atol / abs(ev.bound) if ev.bound != 0 else tol
+        inst = format_instance(A, B, C, ev)
+        if ev.excess > 1 + tol:
+            break
+    violated = ev.excess > 1 + tol
+    summary = (f"{found['n_violations']} of {params.get('n_triples', params.get('n_starts'))} "
+               f"{what} violate")
+    if variant == "displayed":
+        status = Status.REFUTED if violated else Status.HOLDS
+        detail = (f"{inst['text']}: bound {ev.bound:.4g} > σ1 {ev.sigma1:.4g}; {summary}"
+                  if violated else f"no counterexample: max bound/σ1 {ev.ratio:.6g}; {summary}")
+        return [ctx.result(check_id, tid, params, ev.sigma1, ev.bound, rtol=rtol_eff,
+                           status=status, detail=detail, instance=inst["instance"], data=data)]
+    detail = (f"max bound/σ1 {ev.ratio:.9g} at r1={ev.r1}, r2={ev.r2}; {summary}"
+              + (f"; {inst['text']}" if violated else ""))
+    return [ctx.result(check_id, tid, params, ev.sigma1, ev.bound, rtol=rtol_eff,
+                       detail=detail, instance=inst["instance"], data=data)]
+
+
+def _make(variant: str, search: str):
+    finder = _random_search if search == "random" else _adversarial_search
+    what = "triples" if search == "random" else "starts"
+    cid = f"theorem3.{variant}.{search}"
+    claim = ("refuted under our angle reading: a counterexample must be found"
+             if variant == "displayed" else "holds: no triple may violate it")
+    desc = (f"{variant} Theorem-3 bound vs σ1(ABC): "
+            + ("random triples incl. rank-deficient and tight ones" if search == "random"
+               else "Nelder-Mead maximisation of bound/σ1 from random starts"))
+
+    @check(cid, THEOREMS[variant], desc, claim="C1")
+    def run(ctx: Context) -> list:
+        return _record(ctx, cid, variant, finder(ctx, variant), what)
+
+    run.__doc__ = f"{desc} ({claim})."
+    return run
+
+
+check_displayed_random = _make("displayed", "random")
+check_corrected_random = _make("corrected", "random")
+check_displayed_adversarial = _make("displayed", "adversarial")
+check_corrected_adversarial = _make("corrected", "adversarial")

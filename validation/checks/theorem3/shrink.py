@@ -1,7 +1,7 @@
 """Shrinking a counterexample ``(A, B, C)`` to a Theorem-3 bound into a small, printable one.
 
 A counterexample is any triple whose *conservative* ratio ``(bound − atol)/σ_1(ABC)`` (see
-:mod:`validation.checks.theorem3`) exceeds ``1 + margin``.  Its robustness is the scale-free
+:mod:`specdef.validation.checks.theorem3`) exceeds ``1 + margin``.  Its robustness is the scale-free
 *gap* ``(bound − atol − σ_1(ABC)) / (σ_1(A)σ_1(B)σ_1(C))``: perturbing the entries by a relative
 ``δ`` moves both sides by about ``δ`` times the scale.  Shrinking keeps the violation and a gap
 of at least ``keep`` times the input's at every step (so it cannot trade the violation away for
@@ -116,8 +116,8 @@ def shrink_counterexample(A: Any, B: Any, C: Any, variant: str = "displayed", *,
         If the input does not violate the bound by ``margin``, or the re-verification fails.
     """
     if evaluate is None:
-        from ._registry import Context
-        from .checks.theorem3 import THEOREMS, evaluate_bound
+        from ...engine.registry import Context
+        from .bound import THEOREMS, evaluate_bound
 
         if variant not in THEOREMS:
             raise ValueError(f"shrink_counterexample: variant must be one of {tuple(THEOREMS)}, "
