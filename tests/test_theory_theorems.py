@@ -48,6 +48,17 @@ HAND = [
     ("attack.bypass.rate", dict(kappa_z=4, eps=0.5), 3.0),
     ("attack.bypass.rate", dict(kappa_z=1, eps=0.5), 1.0),
     ("attack.fusion", dict(n_compensation=1, n_original=3), -0.25),
+    ("precision.absorbed_update", dict(p=8, e=0), 2.0**-8),
+    ("precision.stall_threshold.gd", dict(alpha=2, u=0.25, ratio=3, f=1.5), 2.0),
+    ("precision.stall_threshold.adam", dict(alpha=2, u=0.25, w=0.75, g=0.5, eps=0.25, f=1.5),
+     0.5),
+    ("precision.gd_window.closing_alpha", dict(u=0.5, ratio=1, s=4), 1.0),
+    ("precision.gd_window.stable_rate_below", dict(s=2, level=0.25), 2.0),
+    ("precision.paper_claim.bfloat16", dict(s=1, ratio=1, alpha=1e6), 2.0**63.5),
+    ("precision.paper_claim.float16", dict(s=1, ratio=1, alpha=1e6), 2.0**7.5),
+    ("precision.paper_claim.float8_e4m3fn", dict(s=1, ratio=1, alpha=1e6), 2.0**3.5),
+    ("precision.paper_claim.float8_e5m2", dict(s=1, ratio=1, alpha=1e6), 2.0**7.5),
+    ("precision.paper_claim.float32", dict(s=1, ratio=1, alpha=1e6), 2.0**63.5),
 ]
 
 

@@ -34,6 +34,16 @@ hessian_bound.corrected                    lower  holds    sA, sB1, sB2, sC, cos
 attack.additive_injection.recovery         exact  holds    n_protected, n_total
 attack.bypass.rate                         exact  holds    kappa_z, eps
 attack.fusion                              exact  holds    n_compensation, n_original
+precision.absorbed_update                  tight  holds    p, e
+precision.stall_threshold.gd               exact  holds    alpha, u, ratio, f
+precision.stall_threshold.adam             exact  holds    alpha, u, w, g, eps, f
+precision.gd_window.closing_alpha          exact  holds    u, ratio, s
+precision.gd_window.stable_rate_below      exact  holds    s, level
+precision.paper_claim.bfloat16             upper  refuted  s, ratio, alpha
+precision.paper_claim.float16              upper  holds    s, ratio, alpha
+precision.paper_claim.float8_e4m3fn        upper  holds    s, ratio, alpha
+precision.paper_claim.float8_e5m2          upper  holds    s, ratio, alpha
+precision.paper_claim.float32              upper  refuted  s, ratio, alpha
 =========================================  =====  =======  ==================================
 
 What ``evaluate`` returns
@@ -89,6 +99,23 @@ attack.bypass.rate
 attack.fusion
     relative size change of the released model when C is fused into W̃:
     ``-n_compensation/(n_original + n_compensation)``; the fused model is the original.
+precision.absorbed_update
+    ``2^(e-p)`` = ulp(w)/2: the largest update a stored normal ``w`` in ``[2^e, 2^(e+1))`` of a
+    p-bit format absorbs (``fl(w + δ) = w``); a tie goes to the even neighbour.
+precision.stall_threshold.gd
+    ``u*alpha²*ratio/f``: smallest GD learning rate that changes an inflated entry ``αw``
+    (``ratio = |w|/|g|`` of the undefended layer, ``|αw| = 2^E f``); ∝ α².
+precision.stall_threshold.adam
+    ``u*alpha*w*(1 + eps*alpha/g)/f``: the same for Adam/AdamW's first step (no decay); ∝ α.
+precision.gd_window.closing_alpha
+    ``(2/(u*ratio*s))^(1/4)``: where GD's stable rate ``2/(α²s)`` meets its stall rate
+    ``uα²·ratio`` (``s = σ_1(W)² v_1ᵀΣ_x v_1``): beyond it no learning rate is both.
+precision.gd_window.stable_rate_below
+    ``sqrt(2/(s*level))``: beyond it ``2/(α²s) < level`` (level = smallest normal: subnormal;
+    half the smallest subnormal: rounds to 0).
+precision.paper_claim.<format>
+    ``max(closing alpha, sqrt(2/(s*N_F)))``; claim: at most the paper's alpha (>= 10⁶) for every
+    layer with ``s, ratio`` in [1e-2, 1e2] — refuted for bfloat16 and float32.
 
 Integer parameters (``n``, ``t``, ``d``, ``j``, ``k``) must be integral floats or ints.  Each
 theorem's ``derived`` mapping holds its auxiliary derivations (optimal step and rate, stationary
@@ -99,12 +126,14 @@ from __future__ import annotations
 
 from . import (_attacks, _errors, _gd_quadratic, _gd_rates, _hessian_bound, _newton, _prove,
                _records, _registry, _specdef, _specdef_hessian, _theorem)
+from . import _precision
 from ._attacks import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
 from ._gd_quadratic import *  # noqa: F401,F403
 from ._gd_rates import *  # noqa: F401,F403
 from ._hessian_bound import *  # noqa: F401,F403
 from ._newton import *  # noqa: F401,F403
+from ._precision import *  # noqa: F401,F403
 from ._prove import certify_nonnegative
 from ._records import *  # noqa: F401,F403
 from ._registry import *  # noqa: F401,F403
@@ -125,4 +154,5 @@ __all__ = [
     *_specdef_hessian.__all__,
     *_hessian_bound.__all__,
     *_attacks.__all__,
+    *_precision.__all__,
 ]
