@@ -40,10 +40,10 @@ Checks (in this order)
 Tolerances.  A contraction measured from ``T`` steps carries the error of ``H`` itself
 (``fl(Q Λ Qᵀ)`` moves an eigenvalue by about ``d·u·L``, the contraction by ``η d u L``):
 ``max(rtol(dtype), accumulated_rtol(dtype, d, 1/ρ))``.  A step count ``x = ln eps/ln ρ`` moves
-by at most ``accumulated_rtol(dtype, d, 1/(1−ρ))·x`` steps (:func:`.contraction._unambiguous_eps`): far
-below one step in float64, so counts must match exactly (an ``eps`` whose count sits within
-round-off of flipping is moved by ``ρ^{1/2}``); in float32 at κ ≥ 100 several steps are allowed
-(the record's detail says how many).
+by at most ``accumulated_rtol(dtype, d, 1/(1−ρ))·x`` steps (:func:`.contraction._unambiguous_eps`):
+far below one step in float64, so counts must match exactly (an ``eps`` whose count sits within
+round-off of flipping is moved by ``ρ^{1/2}``); in float32 at κ ≥ 100 several steps are allowed (the
+record's detail says how many).
 
 Configurations of ``gd.worst_case_value``: ``(mu, L, step) = (1e-7, 1, 1)`` (interior maximiser
 ``1/(step(2n+1))`` for every n ≤ 10⁶: the ``O(1/n)`` curve of Figure 7), ``(0.1, 1, 1)`` (the

@@ -1,7 +1,8 @@
 """The ``gd.contraction.*`` and ``gd.steps_to_tolerance`` checks: batched GD on quadratics.
 
-The family and its tolerances are described in :mod:`specdef.validation.checks.background`; this module
-holds these three checks and the batched extreme-start runs and contraction measurement they use.
+The family and its tolerances are described in :mod:`specdef.validation.checks.background`;
+this module holds these three checks and the batched extreme-start runs and contraction
+measurement they use.
 """
 
 from __future__ import annotations

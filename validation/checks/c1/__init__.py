@@ -37,13 +37,14 @@ A user defence runs through every check.  The frozen-C checks hold for any defen
 singular values ``{1/α, 1}`` (the diagonal rescaling does); the σ_1-growth theorem is about
 SpecDef's W̃ and may legitimately fail for another map (informative, not a bug).
 
-Tolerances (all from :mod:`specdef.validation.engine.tolerance`): structured eigenvalues carry the error of C's
-entries (absolute ``u``), so ``1/α²`` is known to ``accumulated_rtol(dtype, m, kappa=α)``; an
-eigenvalue λ of an operator with top eigenvalue σ_1 from an eigensolver or dense ``eigh`` to
-``accumulated_rtol(dtype, n_params, kappa=σ_1/λ)`` plus its residual ``‖Hv − λv‖/λ`` (a rigorous
-distance to the spectrum).  Step counts: see :func:`.steps._count_allowance`.  Points whose tolerance
-exceeds :func:`~specdef.validation.checks.common.resolution_limit` are unresolved in the run's dtype:
-kept in ``data``, left out of the verdict (a record with none is ``ERROR``).
+Tolerances (all from :mod:`specdef.validation.engine.tolerance`): structured eigenvalues carry the
+error of C's entries (absolute ``u``), so ``1/α²`` is known to
+``accumulated_rtol(dtype, m, kappa=α)``; an eigenvalue λ of an operator with top eigenvalue σ_1 from
+an eigensolver or dense ``eigh`` to ``accumulated_rtol(dtype, n_params, kappa=σ_1/λ)`` plus its
+residual ``‖Hv − λv‖/λ`` (a rigorous distance to the spectrum).  Step counts: see
+:func:`.steps._count_allowance`.  Points whose tolerance exceeds
+:func:`~specdef.validation.checks.common.resolution_limit` are unresolved in the run's dtype: kept
+in ``data``, left out of the verdict (a record with none is ``ERROR``).
 """
 
 from __future__ import annotations

@@ -41,9 +41,9 @@ Newton on ``L``.  Each (method, parameterisation) gets a prediction (:data:`PRED
 Finite precision.  A backward-stable solve leaves a relative error of about ``κ·u``; where that
 exceeds the distance accuracy ``√ε`` the target demands, counts are set by rounding, not by the
 method (one-step Newton on the frozen quadratic then needs a second step).  ``κ`` is evaluated in
-float64 from the structured spectra (:func:`.runs._kappa`); for the full-Hessian methods on the joint
-problem the soft gauge directions must also keep two digits, ``κ_soft·u <= FP_LIMIT``.  Other α
-are run and recorded (``data["representable"]``) but excluded from the verdict, and the detail
+float64 from the structured spectra (:func:`.runs._kappa`); for the full-Hessian methods on the
+joint problem the soft gauge directions must also keep two digits, ``κ_soft·u <= FP_LIMIT``.  Other
+α are run and recorded (``data["representable"]``) but excluded from the verdict, and the detail
 says so.  ERROR records: the undefended run did not converge, or no α > 1 is representable (the
 joint problem in float32).
 
@@ -52,7 +52,8 @@ Checks (in this order)
 ``newton.local_quadratic``, ``newton.affine_invariance``  (background of the claim)
     Newton's local quadratic rate and the affine invariance of Newton and Gauss–Newton on
     smooth test models: described in :mod:`.newton` (models in :mod:`.models`).
-``c2.newton``, ``c2.gauss_newton``, ``c2.levenberg_marquardt``, ``c2.damped_newton``, ``c2.newton_cg``
+``c2.newton``, ``c2.gauss_newton``, ``c2.levenberg_marquardt``, ``c2.damped_newton``,
+``c2.newton_cg``
     One check per method (:data:`METHODS`), each over both parameterisations and the α sweep:
     :mod:`.second_order` (records), :mod:`.runs` (the sweeps), :mod:`.instances` (the instance).
 """

@@ -61,8 +61,8 @@ Checks (in this order)
 #: Place of this family in ``specdef list --checks`` (see :mod:`specdef.validation.checks`).
 ORDER = 60
 
-from .attacks import (check_additive_injection, check_bypass, check_factorisation,  # noqa: E402,F401
-                      check_fusion)
+from .attacks import (check_additive_injection, check_bypass,  # noqa: E402,F401
+                      check_factorisation, check_fusion)
 from .records import classify  # noqa: E402
 
 __all__ = ["classify"]

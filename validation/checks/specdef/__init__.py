@@ -19,18 +19,20 @@ Checks
     renormalised on the host) against the first-order model ``c·α·u``, in float32 AND float64
     whatever ``ctx.dtype``, for α = 1, 10, …, 1e12.  See the check's docstring for the records.
 
-Tolerances (all from :mod:`specdef.validation.engine.tolerance`).  The SVD of W̃ in the run's dtype has an
-absolute error of about ``n·u·σ_1(W̃)`` (``n = max(m, n)``), so ``σ_j(W̃)`` is compared with
+Tolerances (all from :mod:`specdef.validation.engine.tolerance`).  The SVD of W̃ in the run's dtype
+has an absolute error of about ``n·u·σ_1(W̃)`` (``n = max(m, n)``), so ``σ_j(W̃)`` is compared with
 ``accumulated_rtol(dtype, n, kappa=σ_1(W̃)/σ_j(W̃))`` — the ``c·u·α·σ_1/σ_j`` of the brief with
-``c = 8n``.  The entries of C carry an absolute error ``u``, so its eigenvalue ``1/α`` is
-compared with ``accumulated_rtol(dtype, m, kappa=α)``.  A point whose tolerance exceeds
-:func:`~specdef.validation.checks.common.resolution_limit` (= ``rtol("float32")``, 1.4e-3, the coarsest comparison tolerance of the
-toolkit) cannot resolve a 1 % error; it is kept in ``data`` (``resolved = False``) and left out
-of the verdict; a record with no resolved point is ``ERROR`` (premise failed numerically).
+``c = 8n``.  The entries of C carry an absolute error ``u``, so its eigenvalue ``1/α`` is compared
+with ``accumulated_rtol(dtype, m, kappa=α)``.  A point whose tolerance exceeds
+:func:`~specdef.validation.checks.common.resolution_limit` (= ``rtol("float32")``, 1.4e-3, the
+coarsest comparison tolerance of the toolkit) cannot resolve a 1 % error; it is kept in ``data``
+(``resolved = False``) and left out of the verdict; a record with no resolved point is ``ERROR``
+(premise failed numerically).
 
 Records report the *worst* point: the one with the largest normalised deviation
-``|empirical − proven|/(rtol·|proven|)`` (signed for one-sided bounds, see :func:`~specdef.validation.checks.common.pick_worst`),
-so a record passes iff every resolved point passes.
+``|empirical − proven|/(rtol·|proven|)`` (signed for one-sided bounds, see
+:func:`~specdef.validation.checks.common.pick_worst`), so a record passes iff every resolved point
+passes.
 """
 
 #: Place of this family in ``specdef list --checks`` (see :mod:`specdef.validation.checks`).

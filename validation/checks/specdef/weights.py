@@ -1,6 +1,7 @@
 """The checks ``specdef.weight_spectrum`` and ``specdef.function_preservation``.
 
-The family, its instances and its tolerances are described in :mod:`specdef.validation.checks.specdef`.
+The family, its instances and its tolerances are described in
+:mod:`specdef.validation.checks.specdef`.
 """
 
 from __future__ import annotations

@@ -23,13 +23,13 @@ Checks
     exactly as ``A·B·C`` and checked against the model's dense Hessian and against our own
     finite differences of the loss; one record per block, ``σ_1(H) ≥ σ_1(block)`` a premise.
 
-Records.  ``empirical = σ_1(ABC)`` and ``proven = bound`` at the reported instance: for a
-search, the one with the largest ``bound/σ_1``; for a violation (a displayed-form
-counterexample, or a corrected-form one) the instance after :func:`~.shrink.shrink_counterexample`.  The
-instance is attached as ``instance``; ``ratio = σ_1/bound`` (below 1: violated).  Statuses:
-displayed ``REFUTED`` (counterexample) or ``HOLDS`` (none found: fails its expectation);
-corrected ``TIGHT`` (the worst instance attains the bound: the search is strong enough to catch
-a 1 % error), ``HOLDS`` or ``VIOLATED``.
+Records.  ``empirical = σ_1(ABC)`` and ``proven = bound`` at the reported instance: for a search,
+the one with the largest ``bound/σ_1``; for a violation (a displayed-form counterexample, or a
+corrected-form one) the instance after :func:`~.shrink.shrink_counterexample`.  The instance is
+attached as ``instance``; ``ratio = σ_1/bound`` (below 1: violated).  Statuses: displayed
+``REFUTED`` (counterexample) or ``HOLDS`` (none found: fails its expectation); corrected ``TIGHT``
+(the worst instance attains the bound: the search is strong enough to catch a 1 % error), ``HOLDS``
+or ``VIOLATED``.
 
 Numerics.  Searches run on the host in float64; the reported instance is re-evaluated from
 scratch on the run's backend and dtype.  The kernel forms ``sin θ = sqrt(1 − cos² θ)``, which

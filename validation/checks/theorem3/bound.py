@@ -3,8 +3,8 @@
 :func:`evaluate_bounds` maximises a form of :mod:`specdef.validation.checks.theorem3` over the
 ``(r1, r2)`` grid through the theory registry and cross-checks the kernel
 :func:`numerics.cross_block_bound`; :class:`BoundEvaluation` holds the result with its round-off
-allowance ``atol`` (see :mod:`specdef.validation.checks.theorem3`), :func:`format_instance` turns a triple
-into a record's ``instance``.
+allowance ``atol`` (see :mod:`specdef.validation.checks.theorem3`), :func:`format_instance` turns
+a triple into a record's ``instance``.
 """
 
 from __future__ import annotations
