@@ -11,12 +11,13 @@ from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _g
                _joint_extremes, _joint_spectrum, _model_base, _models, _optim, _second_order,
                _specdef, _spectra)
 from ._attacks import *  # noqa: F401,F403
-from . import _adaptive, _curvature_optimisers, _lora, _muon, _network, _optim_common
+from . import _adaptive, _curvature_optimisers, _lora, _muon, _network, _optim_common, _sweep
 from ._adaptive import *  # noqa: F401,F403
 from ._curvature_optimisers import *  # noqa: F401,F403
 from ._muon import *  # noqa: F401,F403
 from ._network import *  # noqa: F401,F403
 from ._lora import *  # noqa: F401,F403
+from ._sweep import *  # noqa: F401,F403
 from ._optim_common import *  # noqa: F401,F403
 from ._backend import *  # noqa: F401,F403
 from ._bounds import *  # noqa: F401,F403
@@ -56,6 +57,7 @@ __all__ = [
     *_curvature_optimisers.__all__,
     *_network.__all__,
     *_lora.__all__,
+    *_sweep.__all__,
     *_second_order.__all__,
     *_attacks.__all__,
     *_bounds.__all__,

@@ -70,6 +70,34 @@ class _AdamRule(_Rule):
         return self.direction(state, theta, g, t, ctx.xp)
 
 
+def _sgd_rule(func: str, *, momentum: float = 0.9, nesterov: bool = False,
+              weight_decay: float = 0.0) -> _MomentumRule:
+    mu = _require_unit(func, "momentum", momentum)
+    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
+    return _MomentumRule(mu, bool(nesterov), wd)
+
+
+def _gd_rule(func: str) -> _MomentumRule:
+    rule = _MomentumRule(0.0, False, 0.0)
+    rule.name = "gradient_descent"
+    return rule
+
+
+def _adam_rule(func: str, *, betas: Any = (0.9, 0.999), eps: float = 1e-8,
+               nesterov: bool = False) -> _AdamRule:
+    return _AdamRule(_require_betas(func, betas), require_positive(func, "eps", eps), 0.0,
+                     bool(nesterov))
+
+
+def _adamw_rule(func: str, *, betas: Any = (0.9, 0.999), eps: float = 1e-8,
+                weight_decay: float = 1e-2, nesterov: bool = False) -> _AdamRule:
+    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
+    rule = _AdamRule(_require_betas(func, betas), require_positive(func, "eps", eps), wd,
+                     bool(nesterov))
+    rule.name = "adamw"
+    return rule
+
+
 _COMMON = """
     max_steps : int
         Most updates (``>= 0``).
@@ -131,9 +159,7 @@ def sgd_momentum(model: Any, theta0: Any, lr: float, *, momentum: float = 0.9,
     ``μ = ((√κ − 1)/(√κ + 1))²`` converges at the accelerated rate ``(√κ − 1)/(√κ + 1)``.
     """
     func = "sgd_momentum"
-    mu = _require_unit(func, "momentum", momentum)
-    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
-    rule = _MomentumRule(mu, bool(nesterov), wd)
+    rule = _sgd_rule(func, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=None, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)
@@ -177,9 +203,7 @@ def adam(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float] = (0.
     directions, which no diagonal ``D`` undoes.
     """
     func = "adam"
-    b = _require_betas(func, betas)
-    e = require_positive(func, "eps", eps)
-    rule = _AdamRule(b, e, 0.0, bool(nesterov))
+    rule = _adam_rule(func, betas=betas, eps=eps, nesterov=nesterov)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=None, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)
@@ -212,11 +236,7 @@ def adamw(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float] = (0
     ``λ = 0``.
     """
     func = "adamw"
-    b = _require_betas(func, betas)
-    e = require_positive(func, "eps", eps)
-    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
-    rule = _AdamRule(b, e, wd, bool(nesterov))
-    rule.name = "adamw"
+    rule = _adamw_rule(func, betas=betas, eps=eps, weight_decay=weight_decay, nesterov=nesterov)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=None, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)

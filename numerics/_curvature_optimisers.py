@@ -87,6 +87,25 @@ class _SophiaRule(_Rule):
         return u, {"m": m, "h": h}
 
 
+def _sophia_rule(func: str, *, betas: Any = (0.965, 0.99), gamma: float = 0.01,
+                 eps: float = 1e-12, weight_decay: float = 0.0, hessian_every: int = 10,
+                 estimator: str = "hutchinson", model: Any = None) -> _SophiaRule:
+    b = _require_betas(func, betas)
+    gm = require_positive(func, "gamma", gamma)
+    e = require_positive(func, "eps", eps)
+    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
+    k = require_positive(func, "hessian_every", hessian_every, integer=True)
+    if not _one_of(estimator, ("hutchinson", "gnb")):
+        raise InputError(f"{func}: estimator must be 'hutchinson' or 'gnb', got "
+                         f"{_brief(estimator)}")
+    if estimator == "gnb" and not hasattr(model, "sampled_grad") and not (
+            hasattr(model, "vjp") and hasattr(model, "n_residuals")):
+        raise InputError(f"{func}: model must provide sampled_grad, or vjp and n_residuals, "
+                         f"for estimator 'gnb', got {type(model).__name__}")
+    rule = _SophiaRule(b, gm, e, wd, k, estimator)
+    return rule
+
+
 def sophia(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float] = (0.965, 0.99),
            gamma: float = 0.01, eps: float = 1e-12, weight_decay: float = 0.0,
            hessian_every: int = 10, estimator: str = "hutchinson", rng: Any = None,
@@ -140,19 +159,8 @@ def sophia(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float] = (
     Gauss–Newton diagonal; models with another likelihood supply ``sampled_grad``.
     """
     func = "sophia"
-    b = _require_betas(func, betas)
-    gm = require_positive(func, "gamma", gamma)
-    e = require_positive(func, "eps", eps)
-    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
-    k = require_positive(func, "hessian_every", hessian_every, integer=True)
-    if not _one_of(estimator, ("hutchinson", "gnb")):
-        raise InputError(f"{func}: estimator must be 'hutchinson' or 'gnb', got "
-                         f"{_brief(estimator)}")
-    if estimator == "gnb" and not hasattr(model, "sampled_grad") and not (
-            hasattr(model, "vjp") and hasattr(model, "n_residuals")):
-        raise InputError(f"{func}: model must provide sampled_grad, or vjp and n_residuals, "
-                         f"for estimator 'gnb', got {type(model).__name__}")
-    rule = _SophiaRule(b, gm, e, wd, k, estimator)
+    rule = _sophia_rule(func, betas=betas, gamma=gamma, eps=eps, weight_decay=weight_decay,
+                        hessian_every=hessian_every, estimator=estimator, model=model)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=rng, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)
@@ -186,6 +194,20 @@ class _AdaHessianRule(_Rule):
         if self.wd:
             u = u + self.wd * theta
         return u, {"m": m, "v": v, "D": D}
+
+
+def _adahessian_rule(func: str, *, betas: Any = (0.9, 0.999), eps: float = 1e-4,
+                     weight_decay: float = 0.0, hessian_power: float = 1.0,
+                     hessian_every: int = 1) -> _AdaHessianRule:
+    b = _require_betas(func, betas)
+    e = require_positive(func, "eps", eps)
+    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
+    k = require_positive(func, "hessian_power", hessian_power, allow_zero=True)
+    if k > 1:
+        raise InputError(f"{func}: hessian_power must be in [0, 1], got {_brief(hessian_power)}")
+    every = require_positive(func, "hessian_every", hessian_every, integer=True)
+    rule = _AdaHessianRule(b, e, wd, k, every)
+    return rule
 
 
 def adahessian(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float] = (0.9, 0.999),
@@ -237,14 +259,8 @@ def adahessian(model: Any, theta0: Any, lr: float, *, betas: tuple[float, float]
     ``β_1`` and learning rate ``η_t (1−β_1)/((1−β_1^t)(1+ε))``.
     """
     func = "adahessian"
-    b = _require_betas(func, betas)
-    e = require_positive(func, "eps", eps)
-    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
-    k = require_positive(func, "hessian_power", hessian_power, allow_zero=True)
-    if k > 1:
-        raise InputError(f"{func}: hessian_power must be in [0, 1], got {_brief(hessian_power)}")
-    every = require_positive(func, "hessian_every", hessian_every, integer=True)
-    rule = _AdaHessianRule(b, e, wd, k, every)
+    rule = _adahessian_rule(func, betas=betas, eps=eps, weight_decay=weight_decay,
+                            hessian_power=hessian_power, hessian_every=hessian_every)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=rng, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)

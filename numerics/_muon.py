@@ -162,6 +162,30 @@ class _MuonRule(_Rule):
         return u, {"m": m, "adam": adam_state}
 
 
+def _muon_rule(func: str, *, momentum: float = 0.95, nesterov: bool = True,
+               polar: str = "newton_schulz", ns_coeffs: Any = NS_COEFFS, ns_steps: int = 5,
+               eps: float = 1e-8, weight_decay: float = 0.0, bias_correction: bool = False,
+               adam_betas: Any = (0.9, 0.999), adam_weight_decay: float = 0.0) -> _MuonRule:
+    mu = _require_unit(func, "momentum", momentum)
+    if not _one_of(polar, ("newton_schulz", "svd")):
+        raise InputError(f"{func}: polar must be 'newton_schulz' or 'svd', got {_brief(polar)}")
+    try:
+        cf = tuple(float(x) for x in ns_coeffs)
+    except (TypeError, ValueError):
+        cf = ()
+    if len(cf) != 3 or not all(math.isfinite(x) for x in cf):
+        raise InputError(f"{func}: ns_coeffs must be three finite numbers, got "
+                         f"{_brief(ns_coeffs)}")
+    steps = require_positive(func, "ns_steps", ns_steps, allow_zero=True, integer=True)
+    e = require_positive(func, "eps", eps)
+    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
+    awd = require_positive(func, "adam_weight_decay", adam_weight_decay, allow_zero=True)
+    ab = _require_betas(func, adam_betas)
+    rule = _MuonRule(mu, bool(nesterov), bool(bias_correction), polar, cf, steps, e, wd,
+                     _AdamRule(ab, e, awd, bool(nesterov)))
+    return rule
+
+
 def muon(model: Any, theta0: Any, lr: float, *, momentum: float = 0.95, nesterov: bool = True,
          polar: str = "newton_schulz", ns_coeffs: tuple[float, float, float] = NS_COEFFS,
          ns_steps: int = 5, eps: float = 1e-8, weight_decay: float = 0.0,
@@ -224,23 +248,10 @@ def muon(model: Any, theta0: Any, lr: float, *, momentum: float = 0.95, nesterov
     ``max(‖N‖_F, ε)`` and its default ε is 10⁻⁷: an ``ε/‖N‖_F`` relative difference.
     """
     func = "muon"
-    mu = _require_unit(func, "momentum", momentum)
-    if not _one_of(polar, ("newton_schulz", "svd")):
-        raise InputError(f"{func}: polar must be 'newton_schulz' or 'svd', got {_brief(polar)}")
-    try:
-        cf = tuple(float(x) for x in ns_coeffs)
-    except (TypeError, ValueError):
-        cf = ()
-    if len(cf) != 3 or not all(math.isfinite(x) for x in cf):
-        raise InputError(f"{func}: ns_coeffs must be three finite numbers, got "
-                         f"{_brief(ns_coeffs)}")
-    steps = require_positive(func, "ns_steps", ns_steps, allow_zero=True, integer=True)
-    e = require_positive(func, "eps", eps)
-    wd = require_positive(func, "weight_decay", weight_decay, allow_zero=True)
-    awd = require_positive(func, "adam_weight_decay", adam_weight_decay, allow_zero=True)
-    ab = _require_betas(func, adam_betas)
-    rule = _MuonRule(mu, bool(nesterov), bool(bias_correction), polar, cf, steps, e, wd,
-                     _AdamRule(ab, e, awd, bool(nesterov)))
+    rule = _muon_rule(func, momentum=momentum, nesterov=nesterov, polar=polar,
+                      ns_coeffs=ns_coeffs, ns_steps=ns_steps, eps=eps, weight_decay=weight_decay,
+                      bias_correction=bias_correction, adam_betas=adam_betas,
+                      adam_weight_decay=adam_weight_decay)
     return _run_rule(func, model, theta0, lr, rule, schedule=schedule, clip=clip, train=train,
                      rng=None, max_steps=max_steps, tol=tol, atol=atol,
                      record_every=record_every, divergence_factor=divergence_factor)
