@@ -14,7 +14,7 @@ import numpy as np
 
 from ._backend import get_namespace, require_matrix
 from ._errors import InputError
-from ._spectra import (Spectrum, _assemble, _check_group_tol, _data_factor,
+from ._spectra import (Spectrum, _assemble, _check_group_tol, _data_factor, _float64,
                        _grouped_sq_singular_values, _squared_svdvals, _too_large)
 
 __all__ = ["joint_spectrum_zero_residual"]
@@ -55,8 +55,13 @@ def joint_spectrum_zero_residual(W_inflated: Any, C: Any, X: Any, *,
 
     ``eig(F^T S_c F) = σ(K_c F)²`` with ``K_c = [√c I_d ; W̃]``, computed by ``svdvals`` of the
     ``(d+m)×min(d,n)`` matrix ``[√c F ; W̃ F]`` (no square roots of matrices, no ``X X^T``);
-    singular values below ``max(shape)·eps·σ_1`` are set to exactly 0.  Cost: one QR of X and one
-    SVD per distinct singular value of C (two for SpecDef).
+    singular values below ``max(shape)·eps·σ_1`` (the backward error of the SVD) are set to
+    exactly 0.  C's singular values are grouped as in :func:`frozen_compensation_spectrum`.
+    Precision: every factorisation runs in float64 on the inputs as stored, whatever their
+    dtype, and the eigenvalues are returned in the inputs' dtype: a float32 layer at large α
+    keeps the small singular values of ``W̃F`` (``≈ σ_1/α``) that a float32 SVD would put below
+    its resolution ``max(shape)·eps₃₂·σ_1`` and report as zeros (a wrong κ and null space).
+    Cost: one QR of X and one SVD per distinct singular value of C (two for SpecDef).
     """
     return _joint_spectrum(_joint_inputs("joint_spectrum_zero_residual", W_inflated, C, X,
                                          group_tol))
@@ -66,13 +71,14 @@ def _joint_spectrum(j: "_JointInputs") -> Spectrum:
     """The spectrum of :func:`joint_spectrum_zero_residual` from checked inputs (errors name
     ``j.func``)."""
     parts = [(_squared_svdvals(K, j.xp, j.d), k) for K, k in j.blocks()]
-    parts.append((j.xp.zeros(1, dtype=j.dtype), j.m * j.m))
-    return _assemble(parts, j.m * j.d + j.m * j.m, j.xp, 0.0, j.func, j.inputs)
+    parts.append((j.xp.zeros(1, dtype=j.F.dtype), j.m * j.m))
+    return _assemble(parts, j.m * j.d + j.m * j.m, j.xp, 0.0, j.func, j.inputs, j.dtype)
 
 
 @dataclass(frozen=True, eq=False)
 class _JointInputs:
-    """Checked inputs of the zero-residual joint Hessian and its factors ``F``, ``B = W̃F``."""
+    """Checked inputs of the zero-residual joint Hessian and its factors ``F``, ``B = W̃F``
+    (computed in float64 from the stored inputs; ``dtype`` is the inputs' own)."""
 
     func: str
     xp: Any
@@ -108,9 +114,10 @@ def _joint_inputs(func: str, W_inflated: Any, C: Any, X: Any, group_tol: Any) ->
     dt = xp.result_type(W, C, X)
     W, C, X = xp.astype(W, dt), xp.astype(C, dt), xp.astype(X, dt)
     inputs = {"W_inflated": W, "C": C, "X": X}
-    F = _data_factor(X, xp)
+    W64, X64 = _float64(xp, W, X)
+    F = _data_factor(X64, xp)
     with np.errstate(over="ignore", invalid="ignore"):
-        B = W @ F
+        B = W64 @ F
     if not bool(xp.all(xp.isfinite(B))):
         raise _too_large(func, inputs, xp, dt)
     return _JointInputs(func, xp, inputs, F, B, _grouped_sq_singular_values(C, m, group_tol),

@@ -131,13 +131,17 @@ def _too_large(func: str, inputs: dict[str, Any], xp: Any, dtype: Any) -> InputE
 
 
 def _assemble(parts: list[tuple[Any, int]], n_rows: int, xp: Any, rtol: float | None,
-              func: str, inputs: dict[str, Any]) -> Spectrum:
+              func: str, inputs: dict[str, Any], dtype: Any = None) -> Spectrum:
     """Sort ``(values, multiplicity)`` groups into one ascending :class:`Spectrum`.
 
-    Eigenvalues that overflow the dtype (finite inputs whose squares do not fit) are reported
-    as an :class:`InputError` naming ``inputs``.
+    Values are cast to ``dtype`` (the inputs' dtype; default: as computed).  Eigenvalues that
+    overflow it (finite inputs whose squares do not fit) are reported as an
+    :class:`InputError` naming ``inputs``.
     """
     vals = xp.concat([v for v, _ in parts])
+    if dtype is not None and vals.dtype != dtype:
+        with np.errstate(over="ignore"):  # overflow is reported below
+            vals = xp.astype(vals, dtype)
     if not bool(xp.all(xp.isfinite(vals))):
         raise _too_large(func, inputs, xp, vals.dtype)
     mult = np.concatenate([np.full(v.shape[0], k, dtype=np.int64) for v, k in parts])
@@ -145,8 +149,20 @@ def _assemble(parts: list[tuple[Any, int]], n_rows: int, xp: Any, rtol: float | 
     return Spectrum(xp.take(vals, order), mult[np.asarray(to_host(order))], n_rows, rtol)
 
 
+def _float64(xp: Any, *arrays: Any) -> list[Any]:
+    """The arrays in float64 (exact for float32 entries): the structured spectra factorise the
+    inputs as stored in float64, so a float32 input cannot lose a small eigenvalue that its
+    stored entries determine to a float32 solver's error ``max(shape)·eps₃₂·σ_1``."""
+    return [a if a.dtype == xp.float64 else xp.astype(a, xp.float64) for a in arrays]
+
+
 def _squared_svdvals(M: Any, xp: Any, pad_to: int) -> Any:
-    """``σ_i(M)²`` with ``σ_i ≤ max(shape)·eps·σ_1`` set to exactly 0, zero-padded to ``pad_to``."""
+    """``σ_i(M)²`` with ``σ_i ≤ max(shape)·eps·σ_1`` set to exactly 0, zero-padded to ``pad_to``.
+
+    ``max(shape)·eps·σ_1`` is the backward error of ``svdvals`` (each computed σ_i is within it
+    of an exact one, by Weyl's inequality): below it a value is not resolved from 0, and the
+    numerical rank is the ``matrix_rank`` one.
+    """
     s = xp.linalg.svdvals(M)
     s = xp.where(s > max(M.shape) * eps(M.dtype) * xp.max(s), s, xp.zeros_like(s))
     extra = pad_to - s.shape[0]
@@ -166,26 +182,51 @@ def _data_factor(X: Any, xp: Any) -> Any:
     return xp.linalg.qr(X.mT, mode="reduced")[1].mT / math.sqrt(n)
 
 
+def _c_singular_values(C: Any) -> tuple[np.ndarray, float, float]:
+    """``σ(C)`` ascending on the host, computed in float64, with its two error scales.
+
+    Returns ``(s, resolved, spread)``: ``resolved = max(shape)·eps₆₄·σ_1`` bounds the error of
+    each computed value (the backward error of a float64 ``svdvals`` / ``eigvalsh``, by Weyl's
+    inequality), and ``spread = resolved + max(shape)·eps(C.dtype)·σ_1`` adds the error with
+    which C itself was produced and stored in its dtype by a backward-stable routine (SpecDef's
+    ``I + (α⁻¹ − 1)U_kU_kᵀ``).  The entries of C convert to float64 exactly, so the values
+    are those of C as stored, whatever its dtype.
+    """
+    xp = get_namespace(C)
+    C64 = xp.astype(C, xp.float64)
+    if C.shape[0] == C.shape[1] and bool(xp.all(C == C.mT)):
+        # symmetric C (SpecDef's is symmetrised): σ = |λ|, and eigvalsh is ~3x cheaper than
+        # an SVD (0.13 s against 0.38 s at 1024×1024, one thread)
+        s = np.sort(np.abs(np.asarray(to_host(xp.linalg.eigvalsh(C64)), dtype=np.float64)))
+    else:
+        s = np.sort(np.asarray(to_host(xp.linalg.svdvals(C64)), dtype=np.float64))
+    top = float(s[-1]) if s.size else 0.0
+    n = max(C.shape)
+    resolved = n * eps(np.float64) * top
+    return s, resolved, resolved + n * eps(C.dtype) * top
+
+
 def _grouped_sq_singular_values(C: Any, pad_to: int,
                                 group_tol: float | None) -> list[tuple[float, int]]:
     """Distinct values of ``σ_j(C)²`` (zero-padded to ``pad_to`` values) with their counts.
 
-    Singular values within ``group_tol`` (default ``max(shape)·eps·σ_1``, the accuracy of
-    ``svdvals`` and of ``|eigvalsh|``, used for a symmetric C) of their neighbour are merged
-    (chained) and represented by their mean.
+    The singular values are computed in float64 from C as stored (:func:`_c_singular_values`),
+    so a small one is resolved whatever C's dtype: a float32 SpecDef C keeps its eigenvalue
+    ``1/α`` down to ``1/α ≈ max(shape)·eps₆₄``, where a float32 solver would lose it below
+    ``max(shape)·eps₃₂``.  Values ``≤ resolved = max(shape)·eps₆₄·σ_1`` (the float64 solver's
+    error bound) are exact zeros.  Nonzero values whose gap to their neighbour is at most
+    ``2·spread``, ``spread = resolved + max(shape)·eps(C.dtype)·σ_1`` (two values equal in exact
+    arithmetic each lie within ``spread`` of it), are merged (chained) and represented by their
+    mean; zeros are never merged with nonzero values.  SpecDef's values ``{1/α, 1}`` therefore
+    form two groups for every α with ``|1 − 1/α| > 2·spread`` (≈ 4·max(shape)·eps in float64)
+    and every ``1/α > resolved``.  ``group_tol`` replaces both thresholds by one absolute value.
     """
-    xp = get_namespace(C)
-    if C.shape[0] == C.shape[1] and bool(xp.all(C == C.mT)):
-        # symmetric C (SpecDef's is symmetrised): σ = |λ|, and eigvalsh is ~3x cheaper than
-        # an SVD (0.13 s against 0.38 s at 1024×1024, one thread)
-        s = np.sort(np.abs(np.asarray(to_host(xp.linalg.eigvalsh(C)), dtype=np.float64)))
-    else:
-        s = np.sort(np.asarray(to_host(xp.linalg.svdvals(C)), dtype=np.float64))
-    tol = max(C.shape) * eps(C.dtype) * s[-1] if group_tol is None else group_tol
-    s = np.concatenate([np.zeros(pad_to - s.size), np.where(s > tol, s, 0.0)])
+    s, resolved, spread = _c_singular_values(C)
+    zero, gap = (resolved, 2.0 * spread) if group_tol is None else (group_tol, group_tol)
+    s = np.concatenate([np.zeros(pad_to - s.size), np.where(s > zero, s, 0.0)])
     groups: list[list[float]] = [[s[0]]]
     for v in s[1:]:
-        if v - groups[-1][-1] <= tol:
+        if v - groups[-1][-1] <= gap and (v == 0.0) == (groups[-1][-1] == 0.0):
             groups[-1].append(v)
         else:
             groups.append([v])
@@ -237,8 +278,9 @@ def linear_regression_spectrum(X: Any, m: int) -> Spectrum:
     X = require_matrix("linear_regression_spectrum", "X", X)
     m = require_positive("linear_regression_spectrum", "m", m, integer=True)
     xp, d = get_namespace(X), X.shape[0]
-    lam = _squared_svdvals(_data_factor(X, xp), xp, d)
-    return _assemble([(lam, m)], d * m, xp, 0.0, "linear_regression_spectrum", {"X": X})
+    lam = _squared_svdvals(_data_factor(*_float64(xp, X), xp), xp, d)
+    return _assemble([(lam, m)], d * m, xp, 0.0, "linear_regression_spectrum", {"X": X},
+                     X.dtype)
 
 
 def frozen_compensation_spectrum(X: Any, C: Any, *, group_tol: float | None = None) -> Spectrum:
@@ -254,14 +296,24 @@ def frozen_compensation_spectrum(X: Any, C: Any, *, group_tol: float | None = No
     Notes
     -----
     ``eig(H) = {λ_i(Σ_x) · c_j}`` with ``c_j = σ_j(C)²`` (m values, zero-padded if m' < m).
-    Equal ``c_j`` are grouped (within ``max(m',m)·eps·σ_1(C)``), so SpecDef's C gives 2d values
-    with multiplicities k and m − k.  Cost: one factorisation of X and one ``svdvals`` of C.
+    Equal ``c_j`` are grouped within the error of the computed singular values (the float64
+    solver's backward error plus C's own rounding, ``≈ 2·max(m',m)·(eps₆₄ + eps(C))·σ_1(C)``;
+    see ``_grouped_sq_singular_values``), so SpecDef's C gives 2d values with multiplicities k
+    and m − k for every α with ``|1 − 1/α|`` above it.  Values of C at or below
+    ``max(m',m)·eps₆₄·σ_1(C)`` are zero.
+
+    Precision: X and C are factorised in float64 from their stored entries, whatever their
+    dtype, and the eigenvalues are returned in ``result_type(X, C)``.  So the spectrum is that
+    of the stored inputs: a float32 SpecDef C keeps its eigenvalue 1/α (``m = 128``,
+    ``α = 10⁵``: κ ≈ 7e10 with Σ_x's κ ≈ 7, where a float32 ``eigvalsh`` would put 1/α below its
+    resolution ``m·eps₃₂ ≈ 1.5e-5`` and report κ ≈ 7).  Cost: one factorisation of X and one
+    ``svdvals`` (or ``eigvalsh`` for a symmetric C) of C.
     """
     func = "frozen_compensation_spectrum"
     X, C = require_matrix(func, "X", X), require_matrix(func, "C", C)
     group_tol = _check_group_tol(func, group_tol)
     xp, d, m = get_namespace(X, C, func=func), X.shape[0], C.shape[1]
-    lam = _squared_svdvals(_data_factor(X, xp), xp, d)
+    lam = _squared_svdvals(_data_factor(*_float64(xp, X), xp), xp, d)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by _assemble
         parts = [(lam * c, k) for c, k in _grouped_sq_singular_values(C, m, group_tol)]
-    return _assemble(parts, d * m, xp, 0.0, func, {"X": X, "C": C})
+    return _assemble(parts, d * m, xp, 0.0, func, {"X": X, "C": C}, xp.result_type(X, C))
