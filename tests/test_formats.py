@@ -284,7 +284,7 @@ def test_stall_threshold_is_half_an_ulp_over_the_direction(name, model, rule):
         predicted = float(np.min(nx.absorption_radius(Wt, name) / np.abs(D)))
     measured = nx.stall_threshold(Wt, G, r, a)
     u = a.format.unit_roundoff
-    tol = 2 * u if a.compute == a.format else 4 * a.compute.unit_roundoff / u
+    tol = 3 * u + 2 * u * u if a.compute == a.format else 4 * a.compute.unit_roundoff / u
     assert abs(measured / predicted - 1) <= tol + 1e-6
     if name in ("bfloat16", "float16", "float32") and model == "mixed":  # planted 1 % error
         assert abs(measured / (1.01 * predicted) - 1) > tol + 1e-6
