@@ -1,8 +1,10 @@
 """The figure registry: every public module of :mod:`figures` is one figure.
 
 A figure module defines ``NAME`` (the name ``--only`` takes), ``CHECKS`` (the check ids it
-reads), ``SIZE`` (width, height in inches), ``make(results) -> Figure`` and ``main()``; its
-docstring's first line is the caption.  The registry is found by scanning the package, never
+reads), ``SIZE`` (width, height in inches), ``make(results) -> Figure`` and ``main()``.  Its
+caption is ``CAPTION`` when the module defines it (what the figure shows, every symbol and
+tolerance on it, and what to conclude: ``report.md`` prints it under the figure), else the first
+paragraph of its docstring.  The registry is found by scanning the package, never
 kept by hand; modules are ordered by file name (``fig1_…`` to ``fig7_…``).
 """
 
@@ -60,7 +62,8 @@ def figure_specs() -> dict[str, FigureSpec]:
                 raise RuntimeError(f"figures: module {info.name} lacks {', '.join(missing)}")
             if mod.NAME in specs:
                 raise RuntimeError(f"figures: figure name {mod.NAME!r} defined twice")
-            caption = _caption(mod.__doc__ or mod.NAME)
+            caption = (" ".join(str(mod.CAPTION).split()) if getattr(mod, "CAPTION", None)
+                       else _caption(mod.__doc__ or mod.NAME))
             specs[mod.NAME] = FigureSpec(name=mod.NAME, module=mod.__name__, caption=caption,
                                          checks=tuple(mod.CHECKS), size=tuple(mod.SIZE),
                                          make=mod.make)

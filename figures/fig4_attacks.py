@@ -16,10 +16,27 @@ import sys
 
 from ._registry import main_for
 from ._results import field, first, num, records, sweep
-from ._style import COLORS, DOUBLE, MARKERS, PALETTE, empirical_kw, new_figure, styled
+from ._style import (COLORS, DOUBLE, EXACT_COUNT, MARKERS, PALETTE, empirical_kw, new_figure,
+                     styled)
+
+CAPTION = """The attacker against SpecDef. (a) Gradient-descent steps to fine-tune a defended layer,
+each divided by the steps the same task takes on the undefended model (given in the legend), so
+1 (black line) is full recovery; every count is at the best step size of a sweep. Dotted grey with
+crosses: the defended model without attack (C frozen, W̃ trained: steps grow like α²); models that
+share one defended curve are drawn once and labelled with their letters — attacks (A), (B) and (D)
+act on the same layer, so their curves coincide. Where the defended count exceeds 2⁵³ steps
+(hollow grey triangles) no run or exact float64 count exists: the point is a lower bound drawn at
+2⁵³. Solid lines with markers: after each attack; hollow markers: the attack hit its step cap (a
+lower bound). (A) additive injection trains a parallel Δ in x ↦ C W̃ x + Δ x and reproduces
+fine-tuning of the undefended model exactly, at any α; (B) the multiplicative bypass trains B in
+x ↦ B C W̃ x, independent of α but at a rate set by W's own conditioning; (C) factorising W̃ does
+not recover (a negative control); (D) fusion multiplies C into W̃ and undoes SpecDef. (b) Parameters
+each attack adds, relative to the original model (negative: the model shrinks), and the kind of
+recovery measured. Conclusion: an attacker who knows the defence restores the undefended rate at
+a linear cost in model size (A), so convergence-rate control alone does not protect the weights."""
 
 NAME = "attacks"
-SIZE = (DOUBLE, 2.8)
+SIZE = (DOUBLE, 3.3)
 LABELS = {"c3.additive_injection": "(A) additive injection",
           "c3.bypass": "(B) multiplicative bypass", "c3.factorisation": "(C) factorisation",
           "c3.fusion": "(D) fusion"}
@@ -87,11 +104,10 @@ def make(results: dict):
     atk = _attacks(results)
     fig, (ax, bx) = new_figure(*SIZE, nrows=1, ncols=2, width_ratios=[1.9, 1.0])
     ax.axhline(1.0, color=PALETTE["black"], linewidth=0.9, zorder=1)
+    far = _draw_defended(ax, atk)
     for i, (cid, row) in enumerate(atk.items()):
         col, mk = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
         size = max(2.5, 6.0 - 0.9 * i)
-        ax.plot(row["alpha"], _ratio(row["defended"], row["before"]), color=col,
-                linestyle=":", linewidth=1.0, marker="x", markersize=3.5)
         ratio = _ratio(row["attack"], row["before"])
         ax.plot(row["alpha"], ratio, color=col, linewidth=0.9, zorder=2)
         for capped in (False, True):
@@ -104,19 +120,23 @@ def make(results: dict):
                       linewidth=0.9, label=f"{LABELS.get(cid, cid)} "
                       f"({_fmt_steps(row['before'])} steps undefended)")
                for i, (cid, row) in enumerate(atk.items())]
-    handles += [Line2D([], [], color="0.3", linestyle=":", marker="x", markersize=3.5,
-                       label="defended, no attack"),
+    handles += [Line2D([], [], color=DEFENDED, linestyle=":", marker="x", markersize=3.5,
+                       label="defended, no attack (letters: which models)"),
                 Line2D([], [], color=PALETTE["black"], linewidth=0.9, label="undefended (= 1)")]
     if any(c for row in atk.values() for c in row["capped"]):
         handles.append(Line2D([], [], color="0.3", marker="o", linestyle="none",
                               markerfacecolor="white", label="attack stopped at step cap"))
+    if far:
+        handles.append(Line2D([], [], color=DEFENDED, marker="^", linestyle="none",
+                              markerfacecolor="white", markersize=5,
+                              label=r"defended: more than $2^{53}$ steps (lower bound)"))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"inflation factor $\alpha$")
     ax.set_ylabel("GD steps / steps of the undefended model")
     ax.set_title("(a) fine-tuning cost before defence, after defence, after attack",
                  loc="left")
-    ax.legend(handles=handles, loc="center right", fontsize=6)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=6)
 
     names = list(atk)
     ys = list(range(len(names)))[::-1]
@@ -142,6 +162,57 @@ def make(results: dict):
     bx.xaxis.set_major_formatter(_percent_formatter())
     bx.set_title("(b) cost of each attack", loc="left")
     return fig
+
+
+#: Colour of the defended (no attack) curves, shared by the models that have the same one.
+DEFENDED = "0.35"
+
+
+def _draw_defended(ax, atk: dict[str, dict]) -> bool:
+    """The defended-model curves, one per distinct curve, labelled with the attacks' letters.
+
+    Attacks measured on the same model share a defended curve; drawing it once per attack in
+    the attack's colour would stack them and show only the last colour.  A defended count saved
+    as ``null`` (more than 2⁵³ steps: no exact count) is drawn at 2⁵³ as a hollow triangle.
+    Returns whether any such point was drawn.
+    """
+    curves: dict[str, list[tuple[float, float, bool]]] = {}
+    far = False
+    for cid, row in atk.items():
+        ratio = _ratio(row["defended"], row["before"])
+        ax.plot(row["alpha"], ratio, color=DEFENDED, linestyle=":", linewidth=1.0, marker="x",
+                markersize=3.5, zorder=1.5)
+        beyond = [(a, EXACT_COUNT / b) for a, d, b in zip(row["alpha"], row["defended"],
+                                                          row["before"])
+                  if not math.isfinite(d) and math.isfinite(b) and b > 0]
+        if beyond:
+            far = True
+            ax.plot(*zip(*beyond), linestyle="none", marker="^", markersize=5,
+                    markerfacecolor="white", markeredgecolor=DEFENDED, zorder=1.6)
+        curves[cid] = [(a, r) for a, r in zip(row["alpha"], ratio) if math.isfinite(r)]
+    groups: list[list[str]] = []  # curves that coincide on the plot share one label
+    for cid, pts in curves.items():
+        for g in groups:
+            if _coincide(curves[g[0]], pts):
+                g.append(cid)
+                break
+        else:
+            groups.append([cid])
+    for g in groups:
+        if curves[g[0]]:
+            a, r = curves[g[0]][-1]
+            letters = "".join(LABELS.get(c, c).split(" ", 1)[0] for c in g)
+            ax.annotate(letters, (a, r), xytext=(4, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=6, color=DEFENDED)
+    return far
+
+
+def _coincide(p: list[tuple[float, float]], q: list[tuple[float, float]],
+              decades: float = 0.05) -> bool:
+    """Same α and values within ``decades`` (log10) at every point: one curve on the plot."""
+    return len(p) == len(q) and all(
+        math.isclose(a, b, rel_tol=1e-9) and abs(math.log10(r) - math.log10(s)) <= decades
+        for (a, r), (b, s) in zip(p, q))
 
 
 def _fmt_steps(before: list[float]) -> str:

@@ -21,6 +21,21 @@ from ._registry import main_for
 from ._results import MissingDataError, field, num, optional, records
 from ._style import PALETTE, SINGLE, new_figure, styled
 
+CAPTION = """Theorem 3 (the paper's Hessian lower bound) tested on matrix products ABC. Each point is
+one instance: x = σ_1(ABC), its largest singular value; y = the lower bound the theorem claims.
+Filled vermillion: the displayed form σ_{r1}(A) σ_1(B) σ_{r2}(C) cos θ_1 cos θ_2; hollow blue: the
+corrected form σ_{r1}(A) σ_{r2}(C) [σ_1(B) cos θ_1 cos θ_2 − σ_2(B) sin θ_1 sin θ_2], with θ_1
+(θ_2) the angle between B's top left (right) singular vector and the span of A's top-r1 right
+(C's top-r2 left) singular vectors — our reading of the angles. Marker shape: where the instance
+came from (random triples, the worst point of an adversarial search, or cross-blocks of actual
+Hessians). A valid lower bound lies on or below the diagonal y = x; the shaded region above it
+means the bound is violated, and circled points are counterexamples (the ratio bound/σ_1 is
+printed). A counterexample with ABC = 0 has σ_1 = 0, off the log scale: it is drawn on the left
+edge with its source's marker and labelled. The text lists how many of all triples (search
+starts) violated each form. Conclusion: the displayed form is refuted on general triples under
+this reading of the angles, while the corrected form was never violated; on the Hessian blocks
+tested both hold."""
+
 NAME = "theorem3"
 SEARCHES = ("random", "adversarial")
 FORMS = ("displayed", "corrected")
@@ -95,9 +110,9 @@ def make(results: dict):
     A lower bound must lie on or below ``y = x``.  Circled points are counterexamples (status
     ``REFUTED``/``VIOLATED``, or a displayed bound above ``σ_1`` on a real block); the text
     gives how many of all searched triples (starts) violated each form.  Off-scale values are
-    drawn on the edge with a marker pointing off the axes: ``σ_1(ABC) = 0`` (a counterexample
-    with ``ABC = 0``) on the left edge, a bound ``≤ 0`` (the corrected form can be negative) on
-    the bottom edge.
+    drawn on the edge with their source's marker and said so: ``σ_1(ABC) = 0`` (a
+    counterexample with ``ABC = 0``) on the left edge (annotated), a bound ``≤ 0`` (the
+    corrected form can be negative) on the bottom edge (listed in the legend).
     """
     pts = points(results)
     fig, ax = new_figure(*SIZE)
@@ -112,7 +127,7 @@ def make(results: dict):
         # off-scale values (σ_1 = 0, bound ≤ 0) sit on the edge, marker pointing off the axes
         x = p["sigma1"] if p["sigma1"] > 0 else lo
         y = p["bound"] if p["bound"] > 0 else lo
-        mk = "<" if p["sigma1"] <= 0 else "v" if p["bound"] <= 0 else MARKER[p["source"]]
+        mk = MARKER[p["source"]]  # off-scale points keep their source's marker
         hollow = p["form"] == "corrected"  # drawn on top, see-through: coincident points show
         ax.plot(x, y, linestyle="none", marker=mk, markersize=6 if hollow else 5,
                 color=COLOR[p["form"]], markerfacecolor="none" if hollow else COLOR[p["form"]],
@@ -122,10 +137,12 @@ def make(results: dict):
             ax.plot(x, y, linestyle="none", marker="o", markersize=10, markerfacecolor="none",
                     markeredgecolor=PALETTE["black"], markeredgewidth=0.8, zorder=4,
                     clip_on=False)
-            what = (r"$\sigma_1 = 0$" if p["sigma1"] <= 0 else
+            edge = p["sigma1"] <= 0
+            what = ("$\\sigma_1(ABC) = 0$ (off the log scale,\ndrawn on the edge)" if edge else
                     rf"bound/$\sigma_1$ = {p['bound'] / p['sigma1']:.3g}")
-            ax.annotate(what, (x, y), xytext=(8, 0), textcoords="offset points",
-                        ha="left", va="center", fontsize=6, zorder=5,
+            ax.annotate(what, (x, y), xytext=(6, 8) if edge else (8, 0),
+                        textcoords="offset points", ha="left",
+                        va="bottom" if edge else "center", fontsize=6, zorder=5,
                         bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
     ax.set_xscale("log")
     ax.set_yscale("log")
