@@ -13,6 +13,8 @@ joint_hessian_eigs   σ_1, λ_min⁺ of the SpecDef joint Hessian: structure vs 
 gd_batch             GD on many quadratics: batched kernel vs loops; closed form vs
                      simulation; achieved memory bandwidth
 alpha_sweep          steps to tolerance over 100 α: closed form vs simulation
+optimiser_grid       7 optimisers × 16 lrs × 8 seeds on a SpecDef layer: batched sweep vs
+                     per-configuration loops (toolkit, jitted optax)
 ==================== =================================================================
 
 NumPy vs CuPy agreement (for ``benchmarks/gpu.sh``): ``python -m benchmarks._agreement``.
@@ -20,11 +22,13 @@ NumPy vs CuPy agreement (for ``benchmarks/gpu.sh``): ``python -m benchmarks._agr
 
 # import order = registration order = the order of `specdef bench` (issue items 1-4)
 from . import _harness, _machine, _report, _worst_case, _eigen, _gd_batch, _alpha_sweep  # noqa
+from . import _optimiser_grid  # noqa: E402  (issue 13: the practical optimisers)
 from ._alpha_sweep import *  # noqa: F401,F403
 from ._eigen import *  # noqa: F401,F403
 from ._gd_batch import *  # noqa: F401,F403
 from ._harness import *  # noqa: F401,F403
 from ._machine import *  # noqa: F401,F403
+from ._optimiser_grid import *  # noqa: F401,F403
 from ._report import *  # noqa: F401,F403
 from ._worst_case import *  # noqa: F401,F403
 
@@ -36,4 +40,5 @@ __all__ = [
     *_eigen.__all__,
     *_gd_batch.__all__,
     *_alpha_sweep.__all__,
+    *_optimiser_grid.__all__,
 ]

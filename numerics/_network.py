@@ -170,8 +170,30 @@ class Network:
         self.block_shapes = tuple(tuple(self.params0[k].shape) for k in self.train)
         self.n_params = sum(math.prod(s) for s in self.block_shapes)
         self.n_residuals = d_out * self._n
+        self._first_trained = min(i for i, op in enumerate(self.ops)
+                                  if set(self._names_of(op)) & set(self.train))
         self.max_dense = require_positive(func, "max_dense", max_dense, integer=True)
         self._loss_star = None if loss_star is None else float(loss_star)
+        self._compress()
+
+    def _compress(self) -> None:
+        """Linear network, squared loss, ``n > d_0``: work on ``d_0`` columns instead of ``n``.
+
+        With ``Xᵀ = Q R`` (thin QR), ``‖M X − Y‖² = ‖M Rᵀ − Y Q‖² + ‖Y − Y Q Qᵀ‖²`` for every
+        ``M``: the loss, its gradient and Hessian are those of the inputs ``Rᵀ``, targets
+        ``Y Q`` plus a constant, at ``d_0/n`` of the cost.
+        """
+        xp = self.xp
+        self._Xin, self._Yin, self._c, self._Q = self.X, self.Y, 0.0, None
+        d0 = self.X.shape[0]
+        if self.loss_kind != "squared" or self._n <= d0 or any(
+                op[0] != "linear" for op in self.ops):
+            return
+        Q, R = xp.linalg.qr(xp.matrix_transpose(self.X))
+        YQ = self.Y @ Q
+        rest = self.Y - YQ @ xp.matrix_transpose(Q)
+        self._Xin, self._Yin, self._Q = xp.matrix_transpose(R), YQ, Q
+        self._c = 0.5 * xp.sum(rest * rest) / self._n
 
     # ------------------------------------------------------------------ structure
     @staticmethod
@@ -303,7 +325,7 @@ class Network:
 
     # ------------------------------------------------------------------ passes
     def _forward(self, P: dict) -> tuple[Any, list]:
-        xp, h, tape = self.xp, self.X, []
+        xp, h, tape = self.xp, self._Xin, []
         for op in self.ops:
             if op[0] == "linear":
                 out, us = None, []
@@ -327,8 +349,8 @@ class Network:
     def _out_adjoint(self, h: Any) -> Any:
         xp = self.xp
         if self.loss_kind == "squared":
-            return (h - self.Y) / self._n
-        return (self._softmax(h) - self.Y) / self._n
+            return (h - self._Yin) / self._n
+        return (self._softmax(h) - self._Yin) / self._n
 
     def _softmax(self, h: Any) -> Any:
         xp = self.xp
@@ -338,17 +360,18 @@ class Network:
     def _loss_of(self, h: Any) -> Any:
         xp = self.xp
         if self.loss_kind == "squared":
-            R = h - self.Y
-            return 0.5 * xp.sum(R * R, axis=(-2, -1)) / self._n
+            R = h - self._Yin
+            return 0.5 * xp.sum(R * R, axis=(-2, -1)) / self._n + self._c
         mx = xp.max(h, axis=-2, keepdims=True)
         lse = xp.log(xp.sum(xp.exp(h - mx), axis=-2)) + mx[..., 0, :]
-        return xp.sum(lse - xp.sum(self.Y * h, axis=-2), axis=-1) / self._n
+        return xp.sum(lse - xp.sum(self._Yin * h, axis=-2), axis=-1) / self._n
 
     def _backward(self, P: dict, tape: list, a: Any) -> dict:
         """Reverse mode from the output adjoint ``a``: gradient blocks of the trainable params."""
         xp, G = self.xp, {}
-        train = set(self.train)
-        for op, rec in zip(self.ops[::-1], tape[::-1]):
+        train, first = set(self.train), self._first_trained
+        for i in range(len(self.ops) - 1, first - 1, -1):
+            op, rec = self.ops[i], tape[i]
             if op[0] == "act":
                 a = a * _act(xp, op[1], rec, 1)
             elif op[0] == "bias":
@@ -362,6 +385,9 @@ class Network:
                         f = facs[k]
                         if f in train:
                             G[f] = _add(G.get(f), ak @ xp.matrix_transpose(seq[k]))
+                        if i == first and not any(x in train for x in facs[:k]):
+                            ak = None  # nothing below needs this adjoint
+                            break
                         ak = xp.matrix_transpose(P[f]) @ ak
                     a_in = _add(a_in, ak)
                 a = a_in
@@ -412,7 +438,8 @@ class Network:
     def predict(self, theta: Any) -> Any:
         """Network output ``h_L`` on ``X``, shape ``(..., d_L, n)``."""
         self._check("predict", theta)
-        return self._forward(self.unpack(theta))[0]
+        h = self._forward(self.unpack(theta))[0]
+        return h if self._Q is None else h @ self.xp.matrix_transpose(self._Q)
 
     def grad(self, theta: Any) -> Any:
         """Exact gradient by reverse mode, shape of θ."""
@@ -437,8 +464,9 @@ class Network:
         xp = self.xp
         P, h, tape, V, hd, tans = self._ht(theta, v)
         a, ad = self._out_adjoint(h), self._out_hvp(h, hd)
-        train, HV = set(self.train), {}
-        for op, rec, tan in zip(self.ops[::-1], tape[::-1], tans[::-1]):
+        train, HV, first = set(self.train), {}, self._first_trained
+        for i in range(len(self.ops) - 1, first - 1, -1):
+            op, rec, tan = self.ops[i], tape[i], tans[i]
             if op[0] == "act":
                 d1 = _act(xp, op[1], rec, 1)
                 if tan is not None:
@@ -461,6 +489,9 @@ class Network:
                             if dseq[k] is not None:
                                 blk = blk + ak @ xp.matrix_transpose(dseq[k])
                             HV[f] = _add(HV.get(f), blk)
+                        if i == first and not any(x in train for x in facs[:k]):
+                            ak = adk = None  # nothing below needs these adjoints
+                            break
                         Ft = xp.matrix_transpose(P[f])
                         adk = Ft @ adk
                         if f in V:
@@ -515,11 +546,14 @@ class Network:
         if gens is None:
             gens = make_rng("sampled_grad", rng)
         if self.loss_kind == "squared":
+            full = (shape[0], self._n)  # draws in sample space, also when compressed
             if isinstance(gens, list):
-                eps = np.stack([g.standard_normal(shape) for g in gens]).reshape(*batch, *shape)
+                eps = np.stack([g.standard_normal(full) for g in gens]).reshape(*batch, *full)
             else:
-                eps = gens.standard_normal((*batch, *shape))
+                eps = gens.standard_normal((*batch, *full))
             E = xp.asarray(eps, dtype=self.dtype)
+            if self._Q is not None:
+                E = E @ self._Q
         else:
             p = np.asarray(to_host(self._softmax(h)), dtype=np.float64)
             flat = p.reshape(-1, *shape)

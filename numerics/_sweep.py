@@ -279,6 +279,9 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
         run.params0 = {k: (v if k in net.train else stack([n.params0[k] for n in nets]))
                        for k, v in net.params0.items()}
         run.X, run.Y = stack([n.X for n in nets]), stack([n.Y for n in nets])
+        run._Xin, run._Yin = stack([n._Xin for n in nets]), stack([n._Yin for n in nets])
+        run._c = xp.reshape(stack([xp.asarray(n._c, dtype=net.dtype) for n in nets]), (B,))
+        run._Q = None if net._Q is None else stack([n._Q for n in nets])
     else:
         run = net
     loss_star = [n.loss_star for n in nets]
@@ -334,9 +337,12 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
             stalled = active & ~changed & (lr_t > 0)
             status[stalled], steps[stalled] = "stalled", t - 1
             active &= ~stalled
-            keep = xp.asarray(active)[:, None]
-            T = xp.where(keep, new, T)
-            state = _where_tree(xp, keep, new_state, state)
+            if active.all():  # the common case: no row to hold back
+                T, state = new, new_state
+            else:
+                keep = xp.asarray(active)[:, None]
+                T = xp.where(keep, new, T)
+                state = _where_tree(xp, keep, new_state, state)
             g = run.grad(T)
             if t % record_every and t != max_steps:
                 continue
@@ -348,7 +354,7 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
             status[gone], steps[gone], div_at[gone] = "diverged", t, t
             ok = active & finite
             L_ok, gn_ok = np.where(ok, Lh, L_ok), np.where(ok, gnh, gn_ok)
-            T_ok = xp.where(xp.asarray(ok)[:, None], T, T_ok)
+            T_ok = T if ok.all() else xp.where(xp.asarray(ok)[:, None], T, T_ok)
             conv = active & ~gone & met(Lh, gnh)
             status[conv], steps[conv] = "converged", t
             active &= ~(gone | conv)

@@ -40,9 +40,18 @@ def _check_rows(rows: list[BenchResult], family: str) -> None:
         assert BenchResult.from_dict(r.to_dict()).to_dict() == r.to_dict()
 
 
-def test_registry_lists_the_four_families_in_issue_order():
+def test_registry_lists_the_families_in_issue_order():
     assert list(benchmarks.registry()) == ["gd_worst_case", "joint_hessian_eigs", "gd_batch",
-                                           "alpha_sweep"]
+                                           "alpha_sweep", "optimiser_grid"]
+
+
+def test_optimiser_grid_tiny():
+    rows = benchmarks.bench_optimiser_grid(CFG, d=6, n_lrs=3, n_seeds=2, T=5, n_loop=2,
+                                           methods=("adam", "sophia"))
+    _check_rows(rows, "optimiser_grid")
+    assert rows[-1].case == "all optimisers: batched vs loop" and rows[-1].target == ">=10x"
+    assert all(r.err_toolkit <= 1e-12 for r in rows if "loop" in r.case and "optax" not in
+               r.case)
 
 
 def test_gd_worst_case_tiny():

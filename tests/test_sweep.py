@@ -36,11 +36,12 @@ def test_rows_equal_single_runs_and_divergence_does_not_poison(method):
     seeds = [0, 1]
     kw = dict(max_steps=150, tol=1e-6, clip=None)
     r = nm.sweep_optimiser(model, model.theta0, method, lrs, seeds=seeds, **kw)
+    net = nm.as_network(model)  # the single run each row stands for
     assert r.status.shape == (1, 4, 2) and r.theta.shape == (1, 4, 2, model.n_params)
     assert np.all(np.isfinite(r.loss)) and np.all(np.isfinite(r.theta))
     for li, lr in enumerate(lrs):
         for si, s in enumerate(seeds):
-            o = _single(method, model, model.theta0, lr, s, **kw)
+            o = _single(method, net, model.theta0, lr, s, **kw)
             assert (o.status, o.steps) == (r.status[0, li, si], r.steps[0, li, si]), (lr, s)
             k = o.loss.size
             np.testing.assert_allclose(r.loss[:k, 0, li, si], o.loss, rtol=1e-9)
@@ -58,10 +59,27 @@ def test_alpha_axis_with_frozen_compensation():
     assert r.n_models == 3
     for a, m in enumerate(models):
         for li, lr in enumerate(lrs):
-            o = nm.sgd_momentum(m, m.theta0, lr, momentum=0.0, max_steps=3000, tol=1e-6)
+            o = nm.sgd_momentum(nm.as_network(m), m.theta0, lr, momentum=0.0, max_steps=3000,
+                                tol=1e-6)
             assert (o.status, o.steps) == (r.status[a, li, 0], r.steps[a, li, 0])
     best = r.best()
     assert best[0]["steps"] < best[1]["steps"] < best[2]["steps"]  # the defence slows GD
+
+
+def test_network_form_agrees_with_the_specdef_layer():
+    """The compressed network (d_0 columns) and the layer agree to rounding on a smooth run."""
+    model = _layer()
+    net = nm.as_network(model)
+    th = model.theta0
+    assert net._Q is not None  # n = 20 > d_0 = 6: compressed
+    np.testing.assert_allclose(net.loss(th), model.loss(th), rtol=1e-13)
+    np.testing.assert_allclose(net.grad(th), model.grad(th), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net.hessian(th), model.hessian(th), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(net.predict(th), model.factors(th)[1] @ model.factors(th)[0]
+                               @ model.X, rtol=1e-12)
+    a = nm.adam(net, th, 1e-3, max_steps=100, tol=1e-300)
+    b = nm.adam(model, th, 1e-3, max_steps=100, tol=1e-300)
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
 
 
 def test_per_seed_starts_and_backends(xp):
@@ -76,7 +94,7 @@ def test_per_seed_starts_and_backends(xp):
     np.testing.assert_allclose(r.loss, ref.loss, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(to_host(r.theta)), np.asarray(ref.theta), rtol=1e-11,
                                atol=1e-14)
-    o = nm.adam(ref_model, starts[2], 1e-2, max_steps=50, tol=1e-300)
+    o = nm.adam(nm.as_network(ref_model), starts[2], 1e-2, max_steps=50, tol=1e-300)
     np.testing.assert_allclose(ref.theta[0, 1, 2], o.theta, rtol=1e-11)
 
 
