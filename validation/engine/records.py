@@ -4,6 +4,13 @@ A record is what every check returns (STYLE.md "Checks report data"): check id, 
 parameters, empirical value, proven value, ratio, tolerance, status, backend, dtype, seed and
 version, plus free-form ``detail``, an ``instance`` (for counterexamples) and ``data`` (series
 the figures plot, proven curves included).
+
+Verdicts and data.  A *verdict* record (``TIGHT``, ``HOLDS``, ``LOOSE``, ``VIOLATED``,
+``REFUTED``, ``ERROR``) compares a measured quantity with an independently derived one; its
+``data["provenance"]`` (:func:`provenance`) names where each side came from ("simulation",
+"eigensolver", "closed form: <theorem id>", ...) and the two must differ.  A *data* record
+(``MEASURED``: an overhead count, a reference value, a quantity no theorem predicts) is neither a
+pass nor a fail: it never fails a run, is counted apart and is shown in its own table section.
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Status", "Result", "compare", "passes", "jsonable"]
+__all__ = ["Status", "Result", "compare", "passes", "is_verdict", "provenance", "jsonable"]
 
 
 class Status:
-    """The six outcomes of a comparison."""
+    """The six outcomes of a comparison, and ``MEASURED`` for a record that is data."""
 
     TIGHT = "TIGHT"        # bound attained within tolerance
     HOLDS = "HOLDS"        # bound respected
@@ -26,7 +33,9 @@ class Status:
     VIOLATED = "VIOLATED"  # bound broken beyond tolerance
     REFUTED = "REFUTED"    # a counterexample (instance attached)
     ERROR = "ERROR"        # the check could not run, or its premises failed numerically
-    ALL = (TIGHT, HOLDS, LOOSE, VIOLATED, REFUTED, ERROR)
+    MEASURED = "MEASURED"  # data, not a verdict: a count, a reference value, not predicted
+    VERDICTS = (TIGHT, HOLDS, LOOSE, VIOLATED, REFUTED, ERROR)
+    ALL = (*VERDICTS, MEASURED)
 
 
 def compare(kind: str, empirical: float, proven: float, rtol: float, *,
@@ -65,10 +74,40 @@ def compare(kind: str, empirical: float, proven: float, rtol: float, *,
 
 
 def passes(status: str, expectation: str) -> bool:
-    """Whether a status meets a theorem's expectation (``holds`` or ``refuted``)."""
+    """Whether a status meets a theorem's expectation (``holds`` or ``refuted``).
+
+    A ``MEASURED`` record is data, not a verdict: it never fails a run, so this returns ``True``
+    for it; tables show it apart (:func:`is_verdict`), never as a pass.
+    """
+    if status == Status.MEASURED:
+        return True
     if expectation == "refuted":
         return status == Status.REFUTED
     return status in (Status.TIGHT, Status.HOLDS)
+
+
+def is_verdict(status: str) -> bool:
+    """Whether a status is a verdict (pass or fail), i.e. anything but ``MEASURED``."""
+    return status != Status.MEASURED
+
+
+def provenance(empirical: str, proven: str) -> dict:
+    """``{"empirical": ..., "proven": ...}``: where each side of a record comes from.
+
+    Stored as ``data["provenance"]``.  Use a code path's name: ``"simulation: gradient_descent"``,
+    ``"eigensolver: eigsh on HVPs"``, ``"closed form: <theorem id>"``, ``"count: model arrays"``.
+    A verdict record's two sides must name different paths (``tests/test_verdicts.py``).
+
+    Raises
+    ------
+    ValueError
+        If either side is empty.
+    """
+    if not (isinstance(empirical, str) and empirical.strip() and isinstance(proven, str)
+            and proven.strip()):
+        raise ValueError(f"provenance: empirical and proven must be non-empty strings, got "
+                         f"{empirical!r} and {proven!r}")
+    return {"empirical": empirical, "proven": proven}
 
 
 def jsonable(x: Any) -> Any:
@@ -127,12 +166,24 @@ class Result:
 
     @property
     def passed(self) -> bool:
+        """Meets the expectation; ``True`` for a data record (it never fails a run)."""
         return passes(self.status, self.expectation)
+
+    @property
+    def is_data(self) -> bool:
+        """A ``MEASURED`` record: data, not a verdict."""
+        return not is_verdict(self.status)
+
+    @property
+    def verdict(self) -> str:
+        """``"pass"``, ``"FAIL"`` or ``"data"`` (a ``MEASURED`` record)."""
+        return "data" if self.is_data else "pass" if self.passed else "FAIL"
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["ratio"] = self.ratio
         d["passed"] = self.passed
+        d["verdict"] = self.verdict
         return jsonable(d)
 
     @classmethod
