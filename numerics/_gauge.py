@@ -40,7 +40,8 @@ def gauge_projector(W_inflated: Any, C: Any) -> Callable[[Any], Any]:
     about one Hessian-vector product.  N has independent columns iff every ``p_i + q_j > 0``:
     it loses rank exactly when C and W̃ᵀ *both* have a nontrivial null space (``E = uvᵀ`` with
     ``Cu = 0``, ``W̃ᵀv = 0`` is then no direction); below ``m·eps·max(p + q)`` the projector is
-    refused.
+    refused.  That threshold is the backward error of the two SVDs (each ``σ²`` is computed to
+    about ``m·eps·σ_1²``), so ``min(p_i + q_j)`` below it is not resolved from 0.
     """
     func = "gauge_projector"
     W = require_matrix(func, "W_inflated", W_inflated)

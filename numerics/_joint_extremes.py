@@ -128,8 +128,11 @@ def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str
     stable (``‖δK‖ ≲ u‖K‖``), so both ends carry the accuracy of an SVD of K_c — relative
     ``u·√κ`` for ``λ_min⁺``, where eigenvalues of the Gram matrix ``K_cᵀK_c`` would give ``u·κ``
     — plus the Lanczos tolerance.  A block whose ``σ_min`` is below the rank threshold of the
-    full path (``max(shape)·eps·σ_max``) has a zero eigenvalue that is not structural; the full
-    spectrum then decides which value is the smallest nonzero one.
+    full path (``max(shape)·eps·σ_max``, the backward error of QR and SVD alike) has a zero
+    eigenvalue that is not structural; the full spectrum then decides which value is the
+    smallest nonzero one.  A Lanczos run counts only if :func:`extreme_eigenvalues` reports it
+    converged (residuals within ARPACK's promise plus their rounding, against ‖operator‖).
+    Like the full spectrum, the factors are computed in float64 from the inputs as stored.
     """
     func = "joint_extremes_zero_residual"
     if not _one_of(method, _METHODS):

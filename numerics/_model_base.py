@@ -37,7 +37,11 @@ def _kron(A: Any, B: Any, xp: Any) -> Any:
 
 
 def _svd_rank(M: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """Thin SVD truncated to the numerical rank (``σ > max(shape)·eps·σ_1``)."""
+    """Thin SVD truncated to the numerical rank (``σ > max(shape)·eps·σ_1``).
+
+    ``max(shape)·eps·σ_1`` is the backward error of the SVD: each computed σ is within it of an
+    exact one (Weyl), so a smaller one is not resolved from 0 (the ``matrix_rank`` convention).
+    """
     U, s, Vt = xp.linalg.svd(M, full_matrices=False)
     s_h = to_host(s)
     r = int(np.sum(s_h > max(M.shape) * eps(M.dtype) * s_h[0])) if s_h[0] > 0 else 0

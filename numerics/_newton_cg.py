@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._backend import require_positive, to_host
+from ._backend import eps, require_positive, to_host
 from ._errors import InputError
 from ._optim_driver import OptResult, _Breakdown, _Counted, _run, _UpdateRule
 
@@ -43,8 +43,14 @@ def _line_search_args(func: str, c1: float, backtrack: float, max_backtracks: in
 
 
 def _cg(m: _Counted, xp: Any, theta: Any, g: Any, rtol: float, maxiter: int) -> tuple[Any, int]:
-    """Truncated CG on ``H z = −g`` from ``z = 0`` (Nocedal & Wright, Alg. 7.1); ``(z, #hvp)``."""
+    """Truncated CG on ``H z = −g`` from ``z = 0`` (Nocedal & Wright, Alg. 7.1); ``(z, #hvp)``.
+
+    The curvature ``dᵀHd`` counts as positive only above the rounding of that dot product,
+    ``n·eps·‖d‖·‖Hd‖``: below it its sign is not resolved (a null or gauge direction of H), and
+    CG stops as for negative curvature instead of dividing by rounding noise.
+    """
     gn = float(to_host(xp.linalg.vector_norm(g)))
+    floor = g.shape[0] * eps(g.dtype)
     z = xp.zeros_like(g)
     r, d = g, -g
     rr = gn * gn
@@ -54,9 +60,10 @@ def _cg(m: _Counted, xp: Any, theta: Any, g: Any, rtol: float, maxiter: int) -> 
         alpha = rr / dHd
         z_new = z + alpha * d
         r = r + alpha * Hd
-        h = to_host(xp.stack([dHd, xp.vecdot(r, r)]))
+        h = to_host(xp.stack([dHd, xp.vecdot(r, r), xp.vecdot(d, d), xp.vecdot(Hd, Hd)]))
         curv, rr_new = float(h[0]), float(h[1])
-        if not curv > 0:  # negative (or zero) curvature: stop with the last positive-curvature z
+        if not curv > floor * math.sqrt(float(h[2]) * float(h[3])):
+            # negative, zero or unresolved curvature: stop with the last positive-curvature z
             return (-g if j == 0 else z), j + 1
         z = z_new
         if math.sqrt(rr_new) <= rtol * gn:
@@ -96,7 +103,8 @@ def newton_cg(model: Any, theta0: Any, *, cg_tol: float | None = None,
     Notes
     -----
     CG stops when the residual meets the forcing term, at ``cg_maxiter``, or on non-positive
-    curvature ``dᵀHd <= 0`` (returning the last iterate, or ``−g`` on the first inner step),
+    curvature ``dᵀHd <= p·eps·‖d‖·‖Hd‖`` (the rounding of the dot product, below which its sign
+    is not resolved; returning the last iterate, or ``−g`` on the first inner step),
     so every step is a descent direction.  On a quadratic CG needs at most ``p`` products in
     exact arithmetic and about ``½√κ·ln(2/cg_tol)`` for a spread spectrum: a second-order
     attacker that solves inexactly pays ``O(√κ)`` products per step (THEORY B4), against

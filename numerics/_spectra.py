@@ -37,9 +37,10 @@ class Spectrum:
         Dimension of the matrix.
     rtol : float, optional
         Default relative zero threshold: ``|λ| ≤ rtol·σ_max`` counts as zero.  ``None`` means
-        ``n_rows · eps(dtype)`` (the ``matrix_rank`` convention for a dense ``eigh``).  The
-        structured constructors set exact zeros themselves, using the tolerance of the small
-        problem they solved, and store ``rtol = 0.0``.
+        ``n_rows · eps(dtype)``, the backward error of a dense ``eigh`` (each computed λ is
+        within ``≈ n·eps·‖H‖`` of an exact one, so a smaller |λ| is not resolved from 0; the
+        ``matrix_rank`` convention).  The structured constructors set exact zeros themselves,
+        using the backward error of the small problem they solved, and store ``rtol = 0.0``.
 
     Notes
     -----
