@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Any, Callable
 
-__all__ = ["UsageError", "Parser", "fmt", "table", "load_defence", "context", "print_report",
-           "seed", "add_run_options"]
+__all__ = ["UsageError", "Parser", "fmt", "table", "load_defence", "validate_defence", "context",
+           "print_report", "seed", "add_run_options", "show_progress", "plural"]
 
 
 class UsageError(Exception):
@@ -20,7 +20,12 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit status 2 (:class:`UsageError`)."""
+    """An argument parser whose errors are one line and exit status 2 (:class:`UsageError`),
+    and whose ``--help`` shows every option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         raise UsageError(f"{self.prog}: {message}")
@@ -43,21 +48,99 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def _import_defence_module(target: str, spec: str) -> Any:
+    """The module named by the part of ``--defence`` before the colon: a ``.py`` file path, or
+    a module importable from the current directory or the installed packages."""
+    import importlib
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        path = Path(target)
+        if not path.is_file():
+            raise UsageError(f"specdef: --defence {spec!r}: no such file {target!r}")
+        name = f"specdef_user_defence_{abs(hash(str(path.resolve())))}"
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise UsageError(f"specdef: --defence {spec!r}: {target!r} is not a Python file")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module
+        loader_spec.loader.exec_module(module)
+        return module
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:  # `python -m` and scripts differ here
+        sys.path.insert(0, cwd)
+    return importlib.import_module(target)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def validate_defence(defence: Callable[..., Any], spec: str) -> None:
+    """Run ``defence`` once on a small fixed layer and refuse (:class:`UsageError`, one line)
+    anything but a pair of finite arrays ``(W_inflated, C)`` of shapes ``(m, n)`` and ``(m, m)``.
+
+    A pair that does not preserve the function is accepted here: the check
+    ``specdef.function_preservation`` measures and reports it.
+    """
+    import numpy as np
+
+    m, n, alpha, k = 6, 4, 10.0, 2
+    W = np.random.default_rng(0).standard_normal((m, n))
+    where = f"specdef: --defence {spec!r}"
+    try:
+        out = defence(W.copy(), alpha, k)
+    except Exception as exc:  # a user's function: any failure is a usage error, one line
+        raise UsageError(f"{where} raised {_one_line(exc)} on a {m}x{n} layer "
+                         f"(alpha={alpha:g}, k={k})") from None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise UsageError(f"{where} must return a pair (W_inflated, C), got "
+                         f"{type(out).__name__}{'' if out is None else ' ' + repr(out)[:40]}")
+    expected = {"W_inflated": (m, n), "C": (m, m)}
+    for (label, shape), value in zip(expected.items(), out):
+        try:
+            arr = np.asarray(getattr(value, "get", lambda: value)(), dtype=float)
+        except (TypeError, ValueError):
+            raise UsageError(f"{where}: {label} must be a numeric array, got "
+                             f"{type(value).__name__}") from None
+        if arr.shape != shape:
+            raise UsageError(f"{where}: {label} must have shape {shape} for a {m}x{n} W, "
+                             f"got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise UsageError(f"{where}: {label} has non-finite entries")
+
+
 def load_defence(spec: str | None) -> tuple[Callable[..., Any] | None, str]:
-    """``--defence MODULE:FUNCTION``: the callable and its name (``None, "specdef"`` if unset)."""
+    """``--defence TARGET:FUNCTION``: the callable and its name (``None, "specdef"`` if unset).
+
+    ``TARGET`` is a ``.py`` file (``./mydef.py``, ``path/to/defence.py``) or a module importable
+    from the current directory or the environment (``mydef``, ``pkg.defences``).  The function is
+    called once on a small layer and its output validated (:func:`validate_defence`) before any
+    check runs.
+    """
     if not spec:
         return None, "specdef"
-    import importlib
-
-    mod, sep, fn = spec.partition(":")
-    if not sep or not mod or not fn:
-        raise UsageError(f"specdef check: --defence must look like module:function, got {spec!r}")
+    target, sep, fn = spec.rpartition(":")
+    if not sep or not target or not fn:
+        raise UsageError(f"specdef: --defence must look like module:function or "
+                         f"path/to/file.py:function, got {spec!r}")
     try:
-        obj = getattr(importlib.import_module(mod), fn)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"specdef check: --defence {spec!r} cannot be loaded ({exc})") from None
+        module = _import_defence_module(target, spec)
+        obj = getattr(module, fn)
+    except UsageError:
+        raise
+    except AttributeError:
+        raise UsageError(f"specdef: --defence {spec!r}: {target!r} has no function "
+                         f"{fn!r}") from None
+    except Exception as exc:  # ImportError, or anything the user's module raises on import
+        raise UsageError(f"specdef: --defence {spec!r} cannot be loaded "
+                         f"({_one_line(exc)})") from None
     if not callable(obj):
-        raise UsageError(f"specdef check: --defence {spec!r} is not callable")
+        raise UsageError(f"specdef: --defence {spec!r} is not callable")
+    validate_defence(obj, spec)
     return obj, spec
 
 
@@ -77,18 +160,43 @@ def context(args: argparse.Namespace):
     return Context(**kw)
 
 
-def print_report(report, *, file=sys.stdout) -> None:
-    """The verdict table of a run and its one-line summary."""
+def print_report(report, *, file=None) -> None:
+    """The verdict table of a run, the data records apart, and a one-line summary.
+
+    Verdict records (pass or FAIL) come first; ``MEASURED`` records (data, not verdicts: counts,
+    reference values, quantities no theorem predicts) follow under "data (not verdicts)" with
+    no verdict column, so a data record never reads as a pass.
+    """
+    file = sys.stdout if file is None else file  # the stream of the moment (capture)
+    verdicts = [r for r in report.results if not r.is_data]
+    data = [r for r in report.results if r.is_data]
     rows = [[r.check, r.status, "pass" if r.passed else "FAIL", fmt(r.empirical),
-             fmt(r.proven), fmt(r.ratio), fmt(r.rtol), r.detail[:70]]
-            for r in report.results]
+             fmt(r.proven), fmt(r.ratio), fmt(r.rtol), r.detail]
+            for r in verdicts]
     print(table(rows, ["check", "status", "verdict", "empirical", "proven", "ratio", "rtol",
                         "detail"]), file=file)
-    n_pass = sum(r.passed for r in report.results)
-    print(f"\n{n_pass} of {len(report.results)} results match their expectation "
-          f"({len({r.check for r in report.results})} checks; backend={report.meta['backend']}, "
+    if data:
+        print("\ndata (not verdicts)", file=file)
+        rows = [[r.check, r.status, fmt(r.empirical), fmt(r.proven), r.detail]
+                for r in data]
+        print(table(rows, ["check", "status", "measured", "reference", "detail"]), file=file)
+    n_pass = sum(r.passed for r in verdicts)
+    n_checks = plural(len({r.check for r in report.results}), "check")
+    print(f"\n{n_pass} of {plural(len(verdicts), 'verdict')} match their expectation"
+          + (f", {plural(len(data), 'data record')}" if data else "")
+          + f" ({n_checks}; backend={report.meta['backend']}, "
           f"dtype={report.meta['dtype']}, size={report.meta['size']}, "
           f"seed={report.meta['seed']})", file=file)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars only on a terminal, and never with ``--no-progress``."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def plural(n: int, word: str) -> str:
+    """``1 check``, ``2 checks``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def seed(text: str) -> int:
@@ -104,10 +212,17 @@ def seed(text: str) -> int:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options of a run of checks: backend, dtype, seed, size, defence, progress."""
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--size", choices=("small", "paper", "large"), default="small")
-    p.add_argument("--defence", metavar="MODULE:FUNCTION", default=None,
-                   help="a function (W, alpha, k) -> (W_inflated, C) replacing SpecDef")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="array backend (cupy needs a CUDA GPU)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="working precision of the kernels")
+    p.add_argument("--seed", type=seed, default=0, help="seed of every random instance")
+    p.add_argument("--size", choices=("small", "paper", "large"), default="small",
+                   help="small: reduced grids, a few minutes for every check on 2 cores; "
+                   "paper: the paper's parameter grids, several times longer; large: the "
+                   "largest instances (joint Hessians up to d = 8192), for a GPU or a long run")
+    p.add_argument("--defence", metavar="TARGET:FUNCTION", default=None,
+                   help="a function (W, alpha, k) -> (W_inflated, C) replacing SpecDef; TARGET "
+                   "is a module (importable from here) or a path/to/file.py")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (bars are shown only when stderr is a terminal)")

@@ -50,7 +50,13 @@ def cmd_figures(args: argparse.Namespace) -> int:
     only = _names(args.only)
     for name in only or []:
         figures.get(name)  # unknown names fail before the results are even read
-    results = figures.load_results(args.results)
+    try:
+        results = figures.load_results(args.results)
+    except ValueError as exc:
+        if "no results file" not in str(exc):
+            raise
+        raise ValueError(f"{exc}; run `specdef check --out DIR` first, then "
+                         f"`specdef figures --results DIR`") from None
     out = Path(args.out) if args.out else _results_dir(args.results) / "figures"
     made, failed = figures.render_all(results, out, only=only, formats=fmts)
     for name, paths in made.items():

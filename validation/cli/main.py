@@ -8,6 +8,7 @@ errors into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import bench, check, figures, list as list_, reproduce
@@ -26,16 +27,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for command in (list_, check, figures, reproduce, bench):
         command.add_parser(sub)
+    for action in sub._choices_actions:  # each subcommand's --help opens with its summary
+        parser = sub.choices[action.dest]
+        if not parser.description:
+            parser.description = action.help[:1].upper() + action.help[1:] + "."
     return p
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe (``specdef list | head -1``): send what is left to /dev/null, so the
+    interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         parser = build_parser()
+        if not argv:  # bare `specdef`: the usage, not an error
+            parser.print_help()
+            return 0
         args = parser.parse_args(argv)
         if getattr(args, "resume", False) and not getattr(args, "out", None):
             raise UsageError("specdef check: --resume needs --out DIR")
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:  # the reader went away: the Unix convention is to stop quietly
+        _quiet_stdout()
+        return 0
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
