@@ -149,3 +149,39 @@ def test_muon_torch_convention_differs_from_optax_only_by_momentum_weighting():
     res = _ours(nm.muon, model, MUON_LR, nesterov=False, bias_correction=False, eps=1e-30)
     # the eps placement differs (eps vs eps·(1-μ^t)); with eps→0 the two agree to rounding
     assert _max_rel(res, model, ref_losses, ref_params) <= 1e-6
+
+
+def test_muon_with_vector_blocks_matches_optax():
+    """Biases are not matrices: Muon hands them to (Nesterov) AdamW, in optax as here."""
+    rng = np.random.default_rng(1)
+    W1, W2 = rng.standard_normal((5, 3)), rng.standard_normal((2, 5))
+    b1, b2 = rng.standard_normal(5), rng.standard_normal(2)
+    X, Y = rng.standard_normal((3, 16)), rng.standard_normal((2, 16))
+    net = nm.MLP([W1, W2], X, Y, activation="tanh", biases=[b1, b2])
+    res = nm.muon(net, net.theta0, MUON_LR, bias_correction=True, max_steps=STEPS, tol=1e-300)
+    params = {k: jnp.asarray(v) for k, v in net.params0.items()}
+    Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+
+    def loss(p):
+        h = jnp.tanh(p["W1"] @ Xj + p["b1"][:, None])
+        R = p["W2"] @ h + p["b2"][:, None] - Yj
+        return 0.5 * jnp.sum(R * R) / X.shape[1]
+
+    dims = {k: (optax.contrib.MuonDimensionNumbers(reduction_axis=1, output_axis=0)
+                if k.startswith("W") else None) for k in params}
+    tx = optax.contrib.muon(MUON_LR, beta=0.95, muon_weight_dimension_numbers=dims)
+    vg = jax.jit(jax.value_and_grad(loss))
+    state = tx.init(params)
+    losses = []
+    for _ in range(STEPS):
+        val, g = vg(params)
+        losses.append(float(val))
+        upd, state = tx.update(g, state, params)
+        params = optax.apply_updates(params, upd)
+    losses.append(float(vg(params)[0]))
+    err = float(np.max(np.abs(res.loss - np.asarray(losses)) / np.asarray(losses)))
+    P = net.unpack(res.theta)
+    err = max(err, *(float(np.linalg.norm(P[k] - np.asarray(params[k])) /
+                           np.linalg.norm(np.asarray(params[k]))) for k in params))
+    RESULTS["muon_with_biases"] = err
+    assert err <= RTOL, err
