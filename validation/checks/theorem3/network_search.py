@@ -64,10 +64,10 @@ def _random(ctx: Context, fam: Family, block: str, variant: str, rng: np.random.
 
 
 def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps: int,
-           rng: np.random.Generator) -> tuple[list, list, float, dict, int]:
+           rng: np.random.Generator) -> tuple[list, list, float, dict, int, int]:
     """Parallel hill climbs from the stacks ``Ps`` (one shape each), all shapes one theorem
     call per step; returns the final chains, their objective, the largest excess seen on any
-    instance with that instance, and the number of instances evaluated."""
+    instance with that instance, the number of instances evaluated and of violations."""
     names = fam.trainable()
 
     def evaluate(stacks: list) -> list:
@@ -76,7 +76,8 @@ def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps:
     def expand(v: np.ndarray, a: np.ndarray) -> np.ndarray:
         return v.reshape((v.shape[0],) + (1,) * (a.ndim - 1))
 
-    top, top_inst, n = -math.inf, None, 0
+    top, top_inst, n, n_viol = -math.inf, None, 0, 0
+    tol = dtype_rtol("float64")
     bbs = evaluate(Ps)
     cur = [_objective(bb, variant) for bb in bbs]
     steps_ = [np.full(bb.bound.shape[0], 0.3) for bb in bbs]
@@ -89,6 +90,7 @@ def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps:
             Qs = Ps
         for g, (Q, bb) in enumerate(zip(Qs, bbs)):
             n += bb.bound.shape[0]
+            n_viol += int(np.sum(bb.excess > 1 + tol))
             i = int(np.argmax(bb.excess))
             if bb.excess[i] > top:
                 top, top_inst = float(bb.excess[i]), take(Q, i)
@@ -99,17 +101,19 @@ def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps:
             Ps[g] = {k: np.where(expand(acc, Q[k]), Q[k], Ps[g][k]) for k in Q}
             cur[g] = np.where(acc, new, cur[g])
             steps_[g] = np.clip(np.where(acc, steps_[g] * 1.5, steps_[g] * 0.8), 1e-6, 1.0)
-    return Ps, cur, top, top_inst, n
+    return Ps, cur, top, top_inst, n, n_viol
 
 
 def search_family(ctx: Context, fam: Family, block: str, variant: str) -> dict:
     """Random draws, then adversarial climbs; the worst instance and the counts."""
     rng = ctx.rng(f"theorem3.network_blocks.{fam.name}.{block}.{variant}")
     n_random, n_groups = ctx.pick(small=(1000, 10), paper=(10000, 40), large=(50000, 80))
-    n_shapes, chains, steps = ctx.pick(small=(3, 16, 25), paper=(6, 32, 150),
+    n_shapes, chains, steps = ctx.pick(small=(3, 22, 16), paper=(6, 32, 150),
                                        large=(10, 64, 400))
     pool = _random(ctx, fam, block, variant, rng, n_random, n_groups)
     n_random_total = sum(bb.bound.shape[0] for _, _, bb in pool)
+    tol = dtype_rtol("float64")
+    n_viol_random = sum(int(np.sum(bb.excess > 1 + tol)) for _, _, bb in pool)
     # the worst random instance (any rank of B) and the best starts of the best shapes
     top, top_inst = -math.inf, None
     starts = []
@@ -127,9 +131,10 @@ def search_family(ctx: Context, fam: Family, block: str, variant: str) -> dict:
         if dims not in seen and len(seen) < n_shapes:
             seen.append(dims)
             chosen.append(P)
-    best_obj, best_inst, n_adv = -math.inf, None, 0
+    best_obj, best_inst, n_adv, n_viol_adv = -math.inf, None, 0, 0
     if chosen:
-        Ps, cur, t, t_inst, n_adv = _climb(ctx, fam, block, variant, chosen, steps, rng)
+        Ps, cur, t, t_inst, n_adv, n_viol_adv = _climb(ctx, fam, block, variant, chosen, steps,
+                                                        rng)
         if t > top:
             top, top_inst = t, t_inst
         for P, c in zip(Ps, cur):
@@ -140,7 +145,8 @@ def search_family(ctx: Context, fam: Family, block: str, variant: str) -> dict:
         best_obj, best_inst = top, top_inst
     return dict(top=top, top_inst=top_inst, best=best_obj, best_inst=best_inst,
                 n_instances=n_random_total + n_adv, n_random=n_random_total,
-                n_adversarial=n_adv, shapes_climbed=sorted(seen))
+                n_adversarial=n_adv, shapes_climbed=sorted(seen),
+                n_violations_random=n_viol_random, n_violations_adversarial=n_viol_adv)
 
 
 # -------------------------------------------------------------------------------- shrinking
@@ -294,7 +300,9 @@ def network_record(ctx: Context, check_id: str, fam: Family, block: str, variant
         scope = f"refuted on {label} blocks ({block})"
         status = Status.REFUTED if variant == "displayed" else Status.VIOLATED
         detail = (f"{scope}: {text}: bound {ev.bound:.4g} > σ1(block) {sigma_dense:.4g}; "
-                  f"{n} instances (random + adversarial)")
+                  f"violated by {found['n_violations_random']} of {found['n_random']} random "
+                  f"and {found['n_violations_adversarial']} of {found['n_adversarial']} "
+                  f"adversarial instances")
     else:
         scope = f"no counterexample on {label} blocks ({block}) in {n} instances (random + " \
                 f"adversarial)"
@@ -304,6 +312,8 @@ def network_record(ctx: Context, check_id: str, fam: Family, block: str, variant
         detail += f"; holds on these blocks: {fam.displayed_proof}"
     data = dict(scope=scope, family=fam.name, block=block, block_kind=what,
                 n_instances=n, n_random=found["n_random"], n_adversarial=found["n_adversarial"],
+                n_violations_random=found["n_violations_random"],
+                n_violations_adversarial=found["n_violations_adversarial"],
                 worst_excess_any=found["top"], worst_objective=found["best"],
                 shapes_climbed=[list(s) for s in found["shapes_climbed"]],
                 rank_A=_rank(A), rank_B=_rank(B), rank_C=_rank(C),
