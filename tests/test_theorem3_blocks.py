@@ -258,3 +258,26 @@ def test_shrink_reduces_a_padded_counterexample():
         shrink_network_instance(ctx, family("deep_linear"), "gn", "displayed",
                                 take(family("deep_linear").draw(ctx, rng, 1, (2, 2, 2, 1),
                                                                 False), 0))
+
+
+# ------------------------------------------------------------------------------ metamorphic
+@pytest.mark.parametrize("name", MLP3)
+def test_counterexample_survives_permutations_and_nudges(report, name):
+    """Permuting hidden units (A → A P₂, B → P₂ᵀ B P₁, C → P₁ᵀ C) leaves σ₁ and the bound
+    unchanged; a 10·eps relative nudge of every entry keeps the verdict."""
+    fam, ctx = family(name), Context()
+    r = records(report, "displayed")[(name, "gn")]
+    inst = {k: np.array(r.instance[k], dtype=float) for k in fam.arrays()}
+    rng = np.random.default_rng(12)
+    p1 = rng.permutation(inst["W1"].shape[0])
+    p2 = rng.permutation(inst["W2"].shape[0])
+    perm = dict(inst, W1=inst["W1"][p1], b1=inst["b1"][p1], W2=inst["W2"][p2][:, p1],
+                b2=inst["b2"][p2], W3=inst["W3"][:, p2])
+    nudged = {k: v * (1 + 10 * np.finfo(float).eps * rng.choice([-1.0, 1.0], v.shape))
+              for k, v in inst.items()}
+    ref = numpy_bound(*kron_factors(fam, inst, "gn", ctx), "displayed")
+    for other in (perm, nudged):
+        bound, sigma1 = numpy_bound(*kron_factors(fam, other, "gn", ctx), "displayed")
+        assert bound == pytest.approx(ref[0], rel=1e-9)
+        assert sigma1 == pytest.approx(ref[1], rel=1e-6, abs=1e-12 * max(bound, 1.0))
+        assert bound > sigma1 * (1 + 1e-6)

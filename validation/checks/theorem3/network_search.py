@@ -310,7 +310,7 @@ def network_record(ctx: Context, check_id: str, fam: Family, block: str, variant
         detail = f"{scope}: max bound/σ1 {ev.ratio:.9g} at rank(B) = {_rank(B)}"
     if variant == "displayed" and fam.displayed_proof:
         detail += f"; holds on these blocks: {fam.displayed_proof}"
-    data = dict(scope=scope, family=fam.name, block=block, block_kind=what,
+    data = dict(scope=scope, family=fam.name, family_label=label, block=block, block_kind=what,
                 n_instances=n, n_random=found["n_random"], n_adversarial=found["n_adversarial"],
                 n_violations_random=found["n_violations_random"],
                 n_violations_adversarial=found["n_violations_adversarial"],
