@@ -13,7 +13,8 @@ residual), the search
    half the original and, for ReLU, every pre-activation away from the kink.
 
 The objective is the conservative ratio ``(bound − atol)/σ_1(block)`` of
-:mod:`specdef.validation.checks.theorem3`.  For the corrected form the climb maximises it over
+:mod:`specdef.validation.checks.theorem3`; a ReLU instance with a pre-activation within
+``KINK · max|z|`` of 0 (where the Hessian does not exist) is neither a candidate nor counted.  For the corrected form the climb maximises it over
 instances with ``rank(B) ≥ 2`` (``σ_2(B) ≥ 10⁻² σ_1(B)``) only, so that an attained bound is one
 where the ``σ_2(B)`` term is in play; any instance counts as a violation.
 
@@ -46,8 +47,24 @@ RANK_TOL = 1e-2
 KINK = 1e-3
 
 
-def _objective(bb: Any, variant: str) -> np.ndarray:
-    ex = bb.excess
+def _smooth(fam: Family, P: dict) -> np.ndarray:
+    """Instances whose every ReLU pre-activation has ``|z| ≥ KINK · max|z|`` (a point where the
+    Hessian exists; all instances for the other activations)."""
+    ok = np.ones(next(iter(P.values())).shape[0], dtype=bool)
+    if fam.act == "relu":
+        for z in fam.preactivations(P):
+            zmax = np.max(np.abs(z), axis=1)
+            ok &= np.all(np.abs(z) >= KINK * zmax[:, None], axis=1) & (zmax > 0)
+    return ok
+
+
+def _excess(fam: Family, P: dict, bb: Any) -> np.ndarray:
+    """The conservative ratio; 0 (no violation, not a candidate) at a ReLU kink."""
+    return np.where(_smooth(fam, P), bb.excess, 0.0)
+
+
+def _objective(bb: Any, variant: str, fam: Family, P: dict) -> np.ndarray:
+    ex = _excess(fam, P, bb)
     if variant == "corrected":
         ex = np.where(bb.sB2 >= RANK_TOL * bb.sB1, ex, -np.inf)
     return ex
@@ -79,7 +96,7 @@ def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps:
     top, top_inst, n, n_viol = -math.inf, None, 0, 0
     tol = dtype_rtol("float64")
     bbs = evaluate(Ps)
-    cur = [_objective(bb, variant) for bb in bbs]
+    cur = [_objective(bb, variant, fam, P) for bb, P in zip(bbs, Ps)]
     steps_ = [np.full(bb.bound.shape[0], 0.3) for bb in bbs]
     for it in range(steps + 1):
         if it:
@@ -90,13 +107,14 @@ def _climb(ctx: Context, fam: Family, block: str, variant: str, Ps: list, steps:
             Qs = Ps
         for g, (Q, bb) in enumerate(zip(Qs, bbs)):
             n += bb.bound.shape[0]
-            n_viol += int(np.sum(bb.excess > 1 + tol))
-            i = int(np.argmax(bb.excess))
-            if bb.excess[i] > top:
-                top, top_inst = float(bb.excess[i]), take(Q, i)
+            ex = _excess(fam, Q, bb)
+            n_viol += int(np.sum(ex > 1 + tol))
+            i = int(np.argmax(ex))
+            if ex[i] > top:
+                top, top_inst = float(ex[i]), take(Q, i)
             if not it:
                 continue
-            new = _objective(bb, variant)
+            new = _objective(bb, variant, fam, Q)
             acc = new > cur[g]
             Ps[g] = {k: np.where(expand(acc, Q[k]), Q[k], Ps[g][k]) for k in Q}
             cur[g] = np.where(acc, new, cur[g])
@@ -113,12 +131,12 @@ def search_family(ctx: Context, fam: Family, block: str, variant: str) -> dict:
     pool = _random(ctx, fam, block, variant, rng, n_random, n_groups)
     n_random_total = sum(bb.bound.shape[0] for _, _, bb in pool)
     tol = dtype_rtol("float64")
-    n_viol_random = sum(int(np.sum(bb.excess > 1 + tol)) for _, _, bb in pool)
+    n_viol_random = sum(int(np.sum(_excess(fam, P, bb) > 1 + tol)) for _, P, bb in pool)
     # the worst random instance (any rank of B) and the best starts of the best shapes
     top, top_inst = -math.inf, None
     starts = []
     for dims, P, bb in pool:
-        ex, ob = bb.excess, _objective(bb, variant)
+        ex, ob = _excess(fam, P, bb), _objective(bb, variant, fam, P)
         i = int(np.argmax(ex))
         if ex[i] > top:
             top, top_inst = float(ex[i]), take(P, i)
@@ -164,11 +182,7 @@ def _score(ctx: Context, fam: Family, block: str, variant: str, insts: list) -> 
                  * np.linalg.norm(C, 2, axis=(1, 2)))
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.where(scale > 0, (bb.bound - bb.atol - bb.sigma1) / scale, -np.inf)
-        ok = np.ones(len(idx), dtype=bool)
-        if fam.act == "relu":
-            for z in fam.preactivations(P):
-                zmax = np.max(np.abs(z), axis=1)
-                ok &= np.all(np.abs(z) >= KINK * zmax[:, None], axis=1) & (zmax > 0)
+        ok = _smooth(fam, P)
         for j, i in enumerate(idx):
             out[i] = (float(bb.excess[j]), float(gap[j]), bool(ok[j]))
     return out
