@@ -24,6 +24,7 @@ REQUIRED = {
     "gd.quadratic.contraction": "tight", "gd.quadratic.steps_to_tolerance": "exact",
     "gd.quadratic.worst_case_value": "tight", "gd.strongly_convex.linear_rate": "upper",
     "gd.smooth_convex.sublinear": "upper", "first_order.nesterov_lower_bound": "lower",
+    "gd.smooth_convex.exact_worst_case": "tight",
     "newton.local_quadratic": "upper", "newton.affine_invariance": "exact",
     "specdef.weight_spectrum": "exact", "specdef.function_preservation": "upper",
     "specdef.hessian.frozen_compensation": "exact",

@@ -33,6 +33,7 @@ HAND = [
     ("gd.quadratic.worst_case_value", dict(mu=0.5, L=1, step=1.9, n=1), 0.405),
     ("gd.strongly_convex.linear_rate", dict(mu=1, L=4, t=2), 0.5625),
     ("gd.smooth_convex.sublinear", dict(L=2, t=4, R=3), 2.25),
+    ("gd.smooth_convex.exact_worst_case", dict(L=2, t=4, R=3), 1.0),
     ("first_order.nesterov_lower_bound", dict(L=1, t=1, R=1, d=3), 3 / 128),
     ("newton.local_quadratic", dict(M=2, mu=0.5, r=0.5), 0.5),
     ("newton.affine_invariance", dict(alpha=1e4, kappa=1e3), 1.0),

@@ -21,6 +21,7 @@ gd.quadratic.steps_to_tolerance            exact  holds    mu, L, step, eps
 gd.quadratic.worst_case_value              tight  holds    mu, L, step, n
 gd.strongly_convex.linear_rate             upper  holds    mu, L, t
 gd.smooth_convex.sublinear                 upper  holds    L, t, R
+gd.smooth_convex.exact_worst_case          tight  holds    L, t, R
 first_order.nesterov_lower_bound           lower  holds    L, t, R, d
 newton.local_quadratic                     upper  holds    M, mu, r
 newton.affine_invariance                   exact  holds    alpha, kappa
@@ -64,6 +65,9 @@ gd.strongly_convex.linear_rate
     ``(1 - mu/L)^t``: bound on the loss-gap ratio after t GD steps of size 1/L.
 gd.smooth_convex.sublinear
     ``L R²/(2t)``: bound on the loss gap after t GD steps of size 1/L, ``R = ‖θ_0 - θ*‖``.
+gd.smooth_convex.exact_worst_case
+    ``L R²/(4t+2)``: the exact worst loss gap after t GD steps of size 1/L over L-smooth convex
+    functions with ``‖θ_0 - θ*‖ <= R`` (Drori & Teboulle 2014), attained by a Huber function.
 first_order.nesterov_lower_bound
     ``3 L R²/(32 (t+1)²)``: a loss gap that some L-smooth convex quadratic on R^d (d >= 2t+1)
     forces on every Krylov (span-of-gradients) method after t steps.

@@ -9,6 +9,14 @@ single eigen-direction with curvature ``λ``:
 * B2, strongly convex, step ``1/L``: loss ratio ``(1 − λ/L)^{2t} ≤ (1 − μ/L)^t`` for
   ``λ ∈ [μ, L]``; since ``1 − x ≤ e^{−x}``, ``T(ε) ≤ ⌈(L/μ) ln(1/ε)⌉`` for a loss ratio ε;
 * B3, convex, step ``1/L``: ``(λ/2)(1 − λ/L)^{2t} R² ≤ L R²/(2t)`` for ``λ ∈ [0, L]``;
+* B3, exact worst case (Drori & Teboulle 2014, Thm 3.1 and §3.3): over every L-smooth convex f
+  and ``‖x_0 − x*‖ ≤ R``, GD with step ``1/L`` has ``f(x_t) − f* ≤ L R²/(4t + 2)``, with equality
+  on the one-dimensional Huber function ``L·h_δ`` (``x²/2`` for ``|x| ≤ δ``, ``δ|x| − δ²/2``
+  beyond) at ``δ = R/(2t+1)``, ``x_0 = R``.  No quadratic attains it: on ``λx²/2`` the gap is
+  ``(λ/2)(1 − λ/L)^{2t}R²``, at most about ``L R²/(4et)``.  What :meth:`prove` checks is the
+  Huber family: for ``δ ∈ (0, R/(t+1)]`` every step moves ``x`` by exactly ``δ`` (the iterate
+  stays on the linear piece, ``x_{t−1} = R − (t−1)δ ≥ δ``), so
+  ``f(x_t) = L(δR − (t + ½)δ²)``, whose supremum over δ is ``L R²/(4t+2)`` at ``δ = R/(2t+1)``;
 * Nesterov's lower bound: for ``k = 2t + 1`` the chain quadratic
   ``f_k(x) = (L/4)(½[x_1² + Σ_{i<k}(x_i − x_{i+1})² + x_k²] − x_1)`` has minimiser
   ``x*_i = 1 − i/(k+1)`` and ``min f_k = (L/8)(1/(k+1) − 1)``; every method whose iterates lie in
@@ -23,7 +31,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ._registry import register
-from ._records import Over, require, require_integer
+from ._records import Over, Verdict, require, require_integer
 from ._theorem import Theorem
 
 __all__ = ["derive_chain_quadratic"]
@@ -90,6 +98,46 @@ def _sublinear() -> Theorem:
         over=(Over(lam, 0, L, "lin"),),
         box={"L": (0.01, 100.0, "log"), "t": (1, 1000, "logint"), "R": (0.1, 10.0, "log")},
         n_points=96)
+
+
+_delta = sp.Symbol("delta", positive=True)
+
+
+def _prove_exact_worst_case(th: Theorem) -> Verdict | None:
+    """bound − truth is ``L(t + ½)(δ − R/(2t+1))²`` (≥ 0) and vanishes at ``δ = R/(2t+1)``,
+    which lies in ``(0, R/(t+1)]``: the supremum over the Huber family is the bound."""
+    (o,) = th.over
+    at = R / (2 * t + 1)
+    gap = sp.expand(th.bound - th.truth)
+    square = sp.expand(L * (t + sp.Rational(1, 2)) * (o.symbol - at) ** 2)
+    inside = sp.simplify(o.upper - at)  # R/(t+1) − R/(2t+1) = R t/((t+1)(2t+1)) >= 0
+    if sp.simplify(gap - square) != 0 or not (inside.is_nonnegative or sp.factor(inside)
+                                               .is_nonnegative):
+        return None
+    return Verdict("proved", "sympy", "bound − truth = L(t+1/2)(delta − R/(2t+1))² >= 0, zero at "
+                   "delta = R/(2t+1) <= R/(t+1): the sup over the Huber family equals the bound "
+                   "(that no other L-smooth convex f does worse is Drori & Teboulle's theorem)")
+
+
+@register("gd.smooth_convex.exact_worst_case")
+def _exact_worst_case() -> Theorem:
+    delta = _delta
+    return Theorem(
+        id="gd.smooth_convex.exact_worst_case",
+        statement=r"\sup\{f(\theta_t)-f_*:\ f\ L\text{-smooth convex},\ "
+                  r"\|\theta_0-\theta_*\|\le R\} = \frac{L R^2}{4t+2},\ \eta=1/L",
+        symbols={"L": L, "t": t, "R": R},
+        assumptions=(require("L_positive", "L > 0", _SYMS), require_integer("t_integer", "t", 1),
+                     require("R_positive", "R > 0", _SYMS)),
+        bound=L * R**2 / (4 * t + 2), kind="tight", expectation="holds",
+        reference="THEORY.md §2 B3; Drori & Teboulle (2014) Math. Program. 145, Thm 3.1 and "
+                  "§3.3 (attained by a Huber function); checked on the Huber family",
+        parameters=("L", "t", "R"), truth=L * (delta * R - (t + sp.Rational(1, 2)) * delta**2),
+        over=(Over(delta, 0, R / (t + 1), "lin"),),
+        derived={"huber_delta": R / (2 * t + 1), "huber_final_point": R * (t + 1) / (2 * t + 1),
+                 "ratio_to_sublinear": 2 * t / (4 * t + 2)},
+        box={"L": (0.01, 100.0, "log"), "t": (1, 1000, "logint"), "R": (0.1, 10.0, "log")},
+        prover=_prove_exact_worst_case, n_points=96)
 
 
 @register("first_order.nesterov_lower_bound")
