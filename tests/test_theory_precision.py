@@ -140,8 +140,13 @@ def test_adam_first_step_stall_threshold_against_casts(name, j, data, g, eps):
     measured = first_change(alpha * w, d, name)
     th = theory.get("precision.stall_threshold.adam")
     rel = 2.0 ** (p - 50)  # w + η·d is formed in float64 before the cast
-    assert measured == pytest.approx(th.evaluate(alpha=alpha, u=2.0**-p, w=w, g=g, eps=eps, f=f),
+    assert measured == pytest.approx(th.evaluate(alpha=alpha, u=2.0**-p, E=E, g=g, eps=eps),
                                      rel=rel)
+    from specdef.theory import _precision as P
+
+    in_w = th.derived["adam_in_w"].subs({P.alpha: alpha, P.u: 2.0**-p, P.g: g, P.eps: eps,
+                                         P.w: w, P.f: f})
+    assert float(in_w) == pytest.approx(measured, rel=rel)  # the same law written in w and f
 
 
 def test_gd_threshold_grows_like_alpha_squared_adam_like_alpha():
@@ -150,16 +155,16 @@ def test_gd_threshold_grows_like_alpha_squared_adam_like_alpha():
     a1 = gd.evaluate(alpha=1, u=2.0**-8, ratio=1.0, f=1.25)
     a2 = gd.evaluate(alpha=2.0**10, u=2.0**-8, ratio=1.0, f=1.25)
     assert a2 / a1 == 2.0**20
-    b1 = adam.evaluate(alpha=1, u=2.0**-8, w=1.25, g=1.0, eps=0.0, f=1.25)
-    b2 = adam.evaluate(alpha=2.0**10, u=2.0**-8, w=1.25, g=1.0, eps=0.0, f=1.25)
+    b1 = adam.evaluate(alpha=1, u=2.0**-8, E=0, g=1.0, eps=0.0)  # |w| = 1.25: binade 2^0
+    b2 = adam.evaluate(alpha=2.0**10, u=2.0**-8, E=10, g=1.0, eps=0.0)  # α|w|: binade 2^10
     assert b2 / b1 == 2.0**10
 
 
-def test_adam_theorem_refuses_an_inconsistent_binade_fraction():
+def test_adam_theorem_refuses_a_fractional_exponent():
     with pytest.raises(AssumptionError) as info:
-        theory.get("precision.stall_threshold.adam").evaluate(alpha=2, u=0.25, w=0.75, g=1,
-                                                              eps=0, f=1.25)
-    assert "f_of_alpha_w" in str(info.value) and "\n" not in str(info.value)
+        theory.get("precision.stall_threshold.adam").evaluate(alpha=2, u=0.25, E=0.5, g=1,
+                                                              eps=0)
+    assert "E_integer" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_binade_fraction_out_of_range_is_refused():

@@ -37,7 +37,7 @@ attack.bypass.rate                         exact  holds    kappa_z, eps
 attack.fusion                              exact  holds    n_compensation, n_original
 precision.absorbed_update                  tight  holds    p, e
 precision.stall_threshold.gd               exact  holds    alpha, u, ratio, f
-precision.stall_threshold.adam             exact  holds    alpha, u, w, g, eps, f
+precision.stall_threshold.adam             exact  holds    alpha, u, E, g, eps
 precision.gd_window.closing_alpha          exact  holds    u, ratio, s
 precision.gd_window.stable_rate_below      exact  holds    s, level
 precision.paper_claim.bfloat16             upper  refuted  s, ratio, alpha
@@ -110,7 +110,8 @@ precision.stall_threshold.gd
     ``u*alpha²*ratio/f``: smallest GD learning rate that changes an inflated entry ``αw``
     (``ratio = |w|/|g|`` of the undefended layer, ``|αw| = 2^E f``); ∝ α².
 precision.stall_threshold.adam
-    ``u*alpha*w*(1 + eps*alpha/g)/f``: the same for Adam/AdamW's first step (no decay); ∝ α.
+    ``u*2^E*(1 + eps*alpha/g)`` (= ulp(αw)/2 · (1 + εα/g), ``2^E <= α|w| < 2^(E+1)``): the
+    same for Adam/AdamW's first step (no decay); ∝ α through the binade of α|w|.
 precision.gd_window.closing_alpha
     ``(2/(u*ratio*s))^(1/4)``: where GD's stable rate ``2/(α²s)`` meets its stall rate
     ``uα²·ratio`` (``s = σ_1(W)² v_1ᵀΣ_x v_1``): beyond it no learning rate is both.

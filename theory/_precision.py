@@ -21,7 +21,8 @@ half of it toward zero from ``f = 1``), so the smallest effective learning rate 
 * GD, ``d = g̃``: ``η* = u α² (|w|/|g|)/f`` — growing like ``α²``; for ``α`` a power of two ``f``
   does not change with ``α`` and ``η*(α) = α² η*(1)`` exactly;
 * Adam/AdamW without decay, first step (``m̂ = g̃``, ``v̂ = g̃²``), ``d = g̃/(|g̃| + ε)``:
-  ``η* = u α |w| (1 + εα/|g|)/f`` — growing like ``α`` only, whatever the gradient's scale.
+  ``η* = u 2^E (1 + εα/|g|) = ulp(w̃)/2 · (1 + εα/|g|)`` with ``2^E = α|w|/f`` — growing like
+  ``α`` only (through the binade ``2^E`` of ``α|w|``), whatever the gradient's scale.
 
 If some inflated output directions are left out (``k < m``), ``C`` passes the gradient in the
 other directions unshrunk while the entries are still of order ``α``: GD's threshold then grows
@@ -80,9 +81,10 @@ _REF = "THEORY.md §8 (number formats); Higham (2002) Accuracy and Stability, §
 
 p, e = sp.Symbol("p", positive=True, integer=True), sp.Symbol("e", integer=True)
 alpha, u, ratio, f = sp.symbols("alpha u ratio f", positive=True)
+E = sp.Symbol("E", integer=True)
 w, g, eps, s, level = sp.symbols("w g eps s level", positive=True)
 _SYMS = {"p": p, "e": e, "alpha": alpha, "u": u, "ratio": ratio, "f": f, "w": w, "g": g,
-         "eps": eps, "s": s, "level": level}
+         "eps": eps, "s": s, "level": level, "E": E}
 
 
 def paper_claim_formats() -> dict[str, str]:
@@ -202,19 +204,20 @@ def _absorbed() -> Theorem:
 
 # ----------------------------------------------------------------------------- (b) stall
 def derive_stall_thresholds() -> dict[str, sp.Expr]:
-    """η* = (ulp(w̃)/2)/|d| with ulp(w̃)/2 = u|w̃|/f, for GD and Adam's first step."""
+    """η* = (ulp(w̃)/2)/|d| with ulp(w̃)/2 = u 2^E = u|w̃|/f, for GD and Adam's first step."""
     wt, gt = alpha * w, g / alpha
     half_ulp = u * wt / f
     gd = sp.simplify((half_ulp / gt).subs(w, ratio * g))
     adam_dir = gt / (gt + eps)
-    adam = sp.simplify(half_ulp / adam_dir)
-    return {"gd": gd, "adam": adam, "gd_sup_over_f": gd.subs(f, 1),
+    adam_w = sp.simplify(half_ulp / adam_dir)  # in the undefended entry w and its binade f
+    adam = sp.simplify(adam_w.subs(w, f * 2**E / alpha))  # α|w| = 2^E f: f cancels
+    return {"gd": gd, "adam": adam, "adam_in_w": adam_w, "gd_sup_over_f": gd.subs(f, 1),
             "gd_inf_over_f": gd.subs(f, 2), "gd_power_of_two_scaling": alpha**2,
             "adam_without_eps": sp.limit(adam, eps, 0), "adam_power_of_two_scaling": alpha}
 
 
 def _stall_points(kind: str) -> list[dict]:
-    """Points with a stored significand f; for Adam ``w`` is chosen with ``α·w = 2^E f``."""
+    """Points with a stored significand ``M/2^(p−1)`` (GD: ``f``; Adam: the entry ``2^E·f``)."""
     out = []
     for bits in (3, 8, 11, 24):
         for j, a in enumerate((1, 2**5, 3 * 2**9, 1000)):
@@ -224,23 +227,11 @@ def _stall_points(kind: str) -> list[dict]:
             if kind == "gd":
                 pt["ratio"] = [0.37, 2.0, 11.0, 0.01][j]
             else:
-                E = [-3, 0, 4, 9][j]
-                pt.update(w=fv * 2.0**E / a, g=[1.0, 0.5, 3e-3, 2.0][j],
-                          eps=[0.0, 1e-8, 1e-3, 1e-8][j])
+                pt.pop("f")
+                pt.update(E=[-3, 0, 4, 9][j], g=[1.0, 0.5, 3e-3, 2.0][j],
+                          eps=[0.0, 1e-8, 1e-3, 1e-8][j], M=M)
             out.append(pt)
     return out
-
-
-def _binade_fraction(values: Mapping[str, Any]) -> Any:
-    """Hypothesis of the Adam theorem: f is the binade fraction of α·w (α·w = 2^E f)."""
-    import numpy as np
-
-    x = np.asarray(values["alpha"], dtype=float) * np.asarray(values["w"], dtype=float)
-    fv = np.asarray(values["f"], dtype=float)
-    with np.errstate(all="ignore"):
-        E = np.round(np.log2(x / fv))
-        ok = np.abs(x / (fv * np.exp2(E)) - 1) <= 1e-9
-    return ok if ok.ndim else bool(ok)
 
 
 def _stall_oracle(kind: str) -> Any:
@@ -251,7 +242,8 @@ def _stall_oracle(kind: str) -> Any:
             wt = Fraction(pt["f"])  # stored inflated entry in the binade [1, 2): the threshold
             gt = wt / (Fraction(pt["ratio"]) * a * a)  # depends on w/g only; g̃ = g/α
             return _threshold(bits, wt, gt)
-        wt = round_nearest_even(a * Fraction(pt["w"]), bits)  # the stored α·w
+        M = int(pt.get("M", 2 ** (bits - 1) + 1))  # any stored significand of the binade
+        wt = Fraction(M, 2 ** (bits - 1)) * Fraction(2) ** int(pt["E"])  # the stored α·w
         gt = Fraction(pt["g"]) / a
         return _threshold(bits, wt, gt / (gt + Fraction(pt["eps"])))  # Adam's first direction
     return oracle
@@ -300,22 +292,19 @@ def _stall_adam() -> Theorem:
     return Theorem(
         id="precision.stall_threshold.adam",
         statement=r"\inf\{\eta:\ \mathrm{fl}(\tilde w-\eta\,\hat m/(\sqrt{\hat v}+\varepsilon))"
-                  r"\ne\tilde w\} = \frac{u\,\alpha\,|w|\,(1+\varepsilon\alpha/|g|)}{f}"
-                  r"\ \text{(first step)}",
-        symbols={k: _SYMS[k] for k in ("alpha", "u", "w", "g", "eps", "f")},
-        assumptions=_STALL_BASE + (require("w_positive", "w > 0", _SYMS),
-                                   require("g_positive", "g > 0", _SYMS),
-                                   require("eps_nonnegative", "eps >= 0", _SYMS),
-                                   Assumption("f_of_alpha_w", _binade_fraction,
-                                              "f must be the binade fraction of alpha*w "
-                                              "(alpha*w = 2^E f, E an integer)",
-                                              ("alpha", "w", "f"))),
+                  r"\ne\tilde w\} = u\,2^E(1+\varepsilon\alpha/|g|),\ "
+                  r"2^E\le\alpha|w|<2^{E+1}\ \text{(first step)}",
+        symbols={k: _SYMS[k] for k in ("alpha", "u", "E", "g", "eps")},
+        assumptions=_STALL_BASE[:2] + (require_integer("E_integer", "E", -(10**6)),
+                                       require("g_positive", "g > 0", _SYMS),
+                                       require("eps_nonnegative", "eps >= 0", _SYMS)),
         bound=d["adam"], kind="exact", expectation="holds", reference=_REF + "; Kingma & Ba "
         "(2015); Loshchilov & Hutter (2019)",
-        parameters=("alpha", "u", "w", "g", "eps", "f"),
-        derived={k: d[k] for k in ("adam_without_eps", "adam_power_of_two_scaling")},
-        box={"alpha": (1.0, 1e6, "log"), "u": (2.0**-53, 0.125, "log"), "w": (1e-3, 10.0, "log"),
-             "g": (1e-6, 10.0, "log"), "eps": (1e-12, 1e-6, "log"), "f": (1.0, 1.99, "lin")},
+        parameters=("alpha", "u", "E", "g", "eps"),
+        derived={k: d[k] for k in ("adam_in_w", "adam_without_eps",
+                                   "adam_power_of_two_scaling")},
+        box={"alpha": (1.0, 1e6, "log"), "u": (2.0**-53, 0.125, "log"), "E": (-40, 40, "int"),
+             "g": (1e-6, 10.0, "log"), "eps": (1e-12, 1e-6, "log")},
         prover=_prove_stall("adam"),
         numeric=lambda th: _numeric_by_oracle(th, _stall_points("adam"), _stall_oracle("adam"),
                                               "Adam stall threshold"),

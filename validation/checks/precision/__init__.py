@@ -28,8 +28,9 @@ Checks
     ``data`` has the measured and predicted curves and the fitted log-log slope (2).
 ``precision.stall_threshold.adamw``  (``precision.stall_threshold.adam``, exact)
     The same for AdamW's first step (ε = 1e-8, no decay) in the mixed model, against
-    ``u α |w| (1 + εα/|g|)/f``: slope 1.  Pure low-precision AdamW is not run: ε = 1e-8 rounds to 0
-    and ``g²`` underflows, so its first step is ±inf (``data["pure_model"]``).
+    ``u 2^E (1 + εα/|g|)`` (``2^E ≤ α|w| < 2^(E+1)``): slope 1.  Pure low-precision AdamW is
+    not run: ε = 1e-8 rounds to 0 and ``g²`` underflows, so its first step is ±inf
+    (``data["pure_model"]``).
 ``precision.gd_window``  (``precision.gd_window.closing_alpha``, ``…stable_rate_below``; exact)
     Per format (mixed model, GD, C and W̃ trained jointly): the α* where the measured stall
     threshold meets the stable rate ``2/λ_max`` of the joint Hessian (window closed), against

@@ -30,7 +30,8 @@ def _predicted(ctx: Context, theorem: str, fmt: Any, alpha: float, Ws: np.ndarra
                D: np.ndarray, G: np.ndarray, eps: float) -> tuple[float, float]:
     """min over entries of the theorem's threshold (the layer changes when its first entry does).
 
-    Normal entries: the stall theorem with ``f`` the binade fraction of the stored entry, halved
+    Normal entries: the stall theorem with ``f`` (GD) or ``E`` (Adam) the binade fraction or the
+    exponent of the stored entry, halved
     where the step moves a power of two toward zero (``derived`` of the absorbed-update theorem:
     the gap below ``2^e`` is half as wide).  Subnormal entries: the absorbed-update radius at the
     smallest normal exponent over ``|D|``.  Entries with ``D = 0`` never move.
@@ -54,10 +55,11 @@ def _predicted(ctx: Context, theorem: str, fmt: Any, alpha: float, Ws: np.ndarra
                                          u=np.full(ratio.shape, F.unit_roundoff), ratio=ratio,
                                          f=f[normal])
         else:
-            w, g = aw[normal] / alpha, alpha * np.abs(G[normal])
-            v = ctx.theorem(ADAM).evaluate(alpha=np.full(w.shape, alpha),
-                                           u=np.full(w.shape, F.unit_roundoff), w=w, g=g,
-                                           eps=np.full(w.shape, eps), f=f[normal])
+            g = alpha * np.abs(G[normal])
+            E = np.frexp(aw[normal])[1] - 1.0  # 2^E <= |w̃| < 2^(E+1)
+            v = ctx.theorem(ADAM).evaluate(alpha=np.full(g.shape, alpha),
+                                           u=np.full(g.shape, F.unit_roundoff), E=E, g=g,
+                                           eps=np.full(g.shape, eps))
         toward_zero = np.sign(D[normal]) == np.sign(Ws[normal])  # the step is −lr·D
         e = int(math.frexp(1.0)[1])  # any binade: the ratio of the two radii is exponent-free
         half = (evaluate_derived(ctx, ABSORB, "radius_below_power_of_two", p=F.precision, e=e)
@@ -171,7 +173,7 @@ def check_stall_gd(ctx: Context) -> list:
 
 
 @check("precision.stall_threshold.adamw", ADAM, "smallest AdamW (no decay, first step) learning "
-       "rate that changes SpecDef's stored W̃, mixed model, vs u·α·|w|(1+εα/|g|)/f per entry",
+       "rate that changes SpecDef's stored W̃, mixed model, vs u·2^E(1+εα/|g|) per entry",
        claim="C1")
 def check_stall_adamw(ctx: Context) -> list:
     """AdamW stall threshold against the theorem, per format, mixed model (slope 1 in α)."""
