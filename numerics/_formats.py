@@ -165,14 +165,12 @@ def round_to_format(x: Any, fmt: Any) -> np.ndarray:
     """
     f = number_format(fmt)
     arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu" and arr.dtype not in (np.dtype(f.dtype),):
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise InputError(f"round_to_format: x must be real numbers, got {_brief(x)}") from None
-    if arr.dtype.kind == "c":
+    if arr.dtype.kind in "cbSUMm":  # complex, boolean, strings, datetimes: refused
         raise InputError(f"round_to_format: x must be real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"round_to_format: x must be real numbers, got {_brief(x)}") from None
     if f.name == "float64":
         return arr
     with np.errstate(over="ignore", invalid="ignore"):

@@ -341,6 +341,9 @@ def test_adamw_first_step_moves_by_lr_whatever_the_gradient_scale():
     (lambda: nx.specdef_forward(np.ones((2, 3)), np.eye(2), np.ones((2, 4)), "bf16"),
      "specdef_forward: X must have 3 rows"),
     (lambda: nx.round_to_format(np.array(["a"]), "bf16"), "round_to_format: x must be real"),
+    (lambda: nx.round_to_format(np.array([1j]), "bf16"), "round_to_format: x must be real"),
+    (lambda: nx.round_to_format(np.array([True]), "bf16"), "round_to_format: x must be real"),
+    (lambda: nx.round_to_format(np.array([object()]), "bf16"), "round_to_format: x must be real"),
 ])
 def test_bad_input_raises_one_line_input_error(call, text):
     with pytest.raises(InputError) as info:
