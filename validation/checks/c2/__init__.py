@@ -42,7 +42,10 @@ Finite precision.  A backward-stable solve leaves a relative error of about ``κ
 exceeds the distance accuracy ``√ε`` the target demands, counts are set by rounding, not by the
 method (one-step Newton on the frozen quadratic then needs a second step).  ``κ`` is evaluated in
 float64 from the structured spectra (:func:`.runs._kappa`); for the full-Hessian methods on the
-joint problem the soft gauge directions must also keep two digits, ``κ_soft·u <= FP_LIMIT``.  Other
+joint problem the soft gauge directions must also keep two digits, ``κ_soft·u <= FP_LIMIT``.
+Newton on the joint problem decomposes the unit-diagonal-scaled Hessian (its rank decision, see
+:func:`numerics.newton`), so both of its κ come from that matrix (:func:`.runs._newton_kappa`):
+the scaling removes the α-grading of the blocks, and α up to 10⁴ enters its verdict.  Other
 α are run and recorded (``data["representable"]``) but excluded from the verdict, and the detail
 says so.  ERROR records: the undefended run did not converge, or no α > 1 is representable (the
 joint problem in float32).

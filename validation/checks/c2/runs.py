@@ -81,6 +81,37 @@ def _kappa(s: _Setup, method: str, param: str, Wt: Any, C: Any, targets: list
     return kap, soft
 
 
+def _unit_diagonal(H: np.ndarray) -> np.ndarray:
+    """``D^{-1/2} H D^{-1/2}`` with ``D = |diag H|``: the matrix :func:`numerics.newton`
+    decomposes for its rank decision (a zero diagonal entry is left unscaled)."""
+    dg = np.sqrt(np.abs(np.diag(H)))
+    q = np.where(dg > 0, 1.0 / np.where(dg > 0, dg, 1.0), 1.0)
+    return q[:, None] * H * q[None, :]
+
+
+def _newton_kappa(s: _Setup, Wt: Any, C: Any, targets: list) -> tuple[float, float]:
+    """``(κ_range, κ_soft)`` as in :func:`_kappa`, of the unit-diagonal Hessian Newton inverts.
+
+    ``κ_range``: the dense zero-residual Hessian, scaled, on its range (the ``m²`` smallest
+    |λ|, the gauge null space, left out); ``κ_soft``: ``max|λ|/min|λ|`` of the scaled Hessian
+    at the start.  Newton's step is invariant under the scaling, its rounding is not:
+    SpecDef's joint Hessian is graded (blocks scale with α and 1/α), which the scaling removes.
+    """
+    from specdef.numerics import SpecDefLayer
+
+    Wt64, C64 = _host(Wt), _host(C)
+    zero = SpecDefLayer(Wt64, C64, s.X64, C64 @ Wt64 @ s.X64, train=("W", "C"))
+    ev = np.sort(np.abs(np.linalg.eigvalsh(_unit_diagonal(_host(zero.hessian(zero.theta0))))))
+    ev = ev[s.m * s.m:]
+    kap = float(ev[-1] / ev[0]) if ev[0] > 0 else math.inf
+    soft = 0.0
+    for t in targets:
+        model = SpecDefLayer(Wt64, C64, s.X64, t.Wp64 @ s.X64, train=("W", "C"))
+        es = np.abs(np.linalg.eigvalsh(_unit_diagonal(_host(model.hessian(model.theta0)))))
+        soft = max(soft, float(es.max() / es.min()) if es.min() > 0 else math.inf)
+    return kap, soft
+
+
 def _representable(s: _Setup, kappas: tuple[float, float | None]) -> bool:
     """``κ_range·u <= √ε`` and ``κ_soft·u <= FP_LIMIT`` (second_order docstring)."""
     kap, soft = kappas
@@ -152,7 +183,10 @@ def _sweep(ctx: Context, s: _Setup, method: str, param: str, damping: float | No
     for a in s.alphas:
         Wt, C = ctx.defence(s.W, a, s.k)
         kaps = _kappa(s, method, param, Wt, C, targets)
-        rep = _representable(s, kaps)
+        # what the method decomposes decides what rounding can resolve
+        solve = _newton_kappa(s, Wt, C, targets) if (method, param) == ("newton", "joint") \
+            else kaps
+        rep = _representable(s, solve)
         out["alpha"].append(a)
         out["kappa_H"].append(kaps[0])
         out["kappa_soft"].append(kaps[1])
