@@ -123,7 +123,11 @@ class Family:
         if self.name == "specdef":
             return [tuple(int(v) for v in rng.integers(2, 4, size=2)) for _ in range(n)]
         hi = (3, 4, 4, 3)[:self.depth + 1]
-        return [tuple(int(rng.integers(1, h + 1)) for h in hi) for _ in range(n)]
+        # every other shape has hidden widths >= 3, so that B = θ2 is at least 3x3 (where the
+        # corrected form's tightness is not an identity)
+        lo = [(1,) * len(hi), (1, 3, 3, 1)[:len(hi)] if self.depth == 3 else (1, 3, 3)]
+        return [tuple(int(rng.integers(l, h + 1)) for l, h in zip(lo[k % 2], hi))
+                for k in range(n)]
 
     def arrays(self) -> tuple:
         """Names of the arrays of one instance."""

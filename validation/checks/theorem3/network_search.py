@@ -64,9 +64,12 @@ def _excess(fam: Family, P: dict, bb: Any) -> np.ndarray:
 
 
 def _objective(bb: Any, variant: str, fam: Family, P: dict) -> np.ndarray:
+    """The excess; for the corrected form only where ``rank(B) ≥ 2`` and ``B`` is at least 3×3
+    (a 2×2 ``B`` between rank-one ``A`` and ``C`` attains the bound by construction)."""
     ex = _excess(fam, P, bb)
     if variant == "corrected":
-        ex = np.where(bb.sB2 >= RANK_TOL * bb.sB1, ex, -np.inf)
+        big = fam.name == "specdef" or min(P["W2"].shape[1:]) >= 3
+        ex = np.where((bb.sB2 >= RANK_TOL * bb.sB1) & big, ex, -np.inf)
     return ex
 
 
