@@ -2,11 +2,13 @@
 
 import json
 import os
+import re
 
 import pytest
 
 from specdef.validation import (Check, Context, DirectoryLock, LockedError, Result, ResultsFileError,
-                        Status, compare, load_results, passes, rtol, run_checks)
+                        Status, compare, is_verdict, load_results, passes, provenance, rtol,
+                        run_checks)
 from specdef.validation.engine.store import atomic_write_json
 
 
@@ -28,6 +30,42 @@ def test_compare(kind, emp, prv, side, status):
     assert compare(kind, emp, prv, 1e-6, side=side) == status
 
 
+@pytest.mark.parametrize("kind, emp, prv, rtol_, side, status", [
+    # the tolerance edge itself is inside (<=), in exact binary arithmetic
+    ("exact", 1.5, 1.0, 0.5, "upper", Status.TIGHT),
+    ("upper", 1.5, 1.0, 0.5, "upper", Status.TIGHT),
+    ("lower", 0.5, 1.0, 0.5, "upper", Status.TIGHT),
+    ("tight", 0.5, 1.0, 0.5, "lower", Status.TIGHT),
+    ("upper", 1.625, 1.0, 0.5, "upper", Status.VIOLATED),
+    ("lower", 0.375, 1.0, 0.5, "upper", Status.VIOLATED),
+    ("upper", 0.25, 1.0, 0.5, "upper", Status.HOLDS),
+    ("lower", 1.75, 1.0, 0.5, "upper", Status.HOLDS),
+    ("tight", 1.75, 1.0, 0.5, "lower", Status.LOOSE),
+    # relative to |proven|, absolute only when proven is 0
+    ("exact", 1000.5, 1000.0, 1e-3, "upper", Status.TIGHT),
+    ("exact", -1000.5, -1000.0, 1e-3, "upper", Status.TIGHT),
+    ("exact", 1.0005, 1.0, 1e-3, "upper", Status.TIGHT),
+    ("exact", 1e-7, 0.0, 1e-6, "upper", Status.TIGHT),
+    ("exact", 1e-5, 0.0, 1e-6, "upper", Status.VIOLATED),
+    ("upper", 0.5e-6, 0.0, 1e-6, "upper", Status.TIGHT),
+    # non-finite: equal infinities are an exact match, anything else an ERROR
+    ("exact", float("inf"), float("inf"), 1e-6, "upper", Status.TIGHT),
+    ("upper", float("inf"), float("inf"), 1e-6, "upper", Status.ERROR),
+    ("exact", float("inf"), 1.0, 1e-6, "upper", Status.ERROR),
+    ("exact", float("nan"), float("nan"), 1e-6, "upper", Status.ERROR),
+    ("tight", 1.0, float("inf"), 1e-6, "upper", Status.ERROR),
+])
+def test_compare_edges(kind, emp, prv, rtol_, side, status):
+    assert compare(kind, emp, prv, rtol_, side=side) == status
+
+
+def test_compare_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="kind"):
+        compare("sideways", 1.0, 1.0, 1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        compare("tight", 1.0, 2.0, 1e-6, side="middle")
+
+
 def test_one_percent_is_beyond_every_dtype_tolerance():
     """A planted 1 % error must be visible: the comparison tolerance is far below 1 %."""
     assert rtol("float64") < 1e-6 and rtol("float32") < 2e-3
@@ -38,6 +76,55 @@ def test_passes():
     assert not passes(Status.LOOSE, "holds") and not passes(Status.VIOLATED, "holds")
     assert passes(Status.REFUTED, "refuted") and not passes(Status.HOLDS, "refuted")
     assert not passes(Status.ERROR, "holds")
+
+
+def test_measured_is_data_not_a_verdict():
+    """A MEASURED record never fails a run, is not a verdict, and is shown apart."""
+    assert Status.MEASURED in Status.ALL and Status.MEASURED not in Status.VERDICTS
+    assert passes(Status.MEASURED, "holds") and passes(Status.MEASURED, "refuted")
+    assert not is_verdict(Status.MEASURED)
+    assert all(is_verdict(s) for s in Status.VERDICTS)
+    r = _rec("c.data", Status.MEASURED)
+    assert r.is_data and r.passed and r.verdict == "data"
+    assert _rec("c.ok").verdict == "pass" and _rec("c.bad", Status.VIOLATED).verdict == "FAIL"
+    d = r.to_dict()
+    assert d["verdict"] == "data" and Result.from_dict(d).status == Status.MEASURED
+
+
+def test_provenance_names_both_sides():
+    assert provenance("simulation", "closed form: t") == {"empirical": "simulation",
+                                                        "proven": "closed form: t"}
+    with pytest.raises(ValueError, match="provenance"):
+        provenance("", "closed form: t")
+
+
+def test_report_shows_data_apart(tmp_path):
+    """The table has a "data (not verdicts)" section; a data record never reads as a pass."""
+    import io
+
+    from specdef.validation.cli.common import print_report
+    from specdef.validation.cli.reproduce import report_markdown
+
+    recs = [_rec("c.ok"), Result(check="c.count", theorem="t", params={}, empirical=16.0,
+                                 proven=None, rtol=0.0, status=Status.MEASURED,
+                                 detail="overhead 16 parameters")]
+
+    def fn(ctx):
+        return recs
+
+    rep = run_checks([Check(id="c.all", theorem="t", fn=fn, description="", claim="test")],
+                     Context(), progress=False)
+    assert rep.passed
+    buf = io.StringIO()
+    print_report(rep, file=buf)
+    text = buf.getvalue()
+    head, _, tail = text.partition("data (not verdicts)")
+    assert "c.count" not in head and "c.count" in tail and "MEASURED" in tail
+    assert re.search(r"1 of 1 verdicts? match their expectation, 1 data records?", text)
+    md = report_markdown(rep, {}, {}, out=tmp_path, timings={"checks": 0.0, "figures": 0.0})
+    verdict_part, _, data_part = md.partition("### Data (not verdicts)")
+    assert "c.count" not in verdict_part and "| `c.count` | `t` | MEASURED | 16 |" in data_part
+    assert re.search(r"1 of 1 verdicts? match", md)
 
 
 def _rec(cid, status=Status.HOLDS):

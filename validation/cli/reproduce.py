@@ -40,7 +40,9 @@ def report_markdown(report, made: dict, failed: dict, *, out: Path, timings: dic
     from specdef import figures
 
     meta = report.meta
-    n_pass = sum(r.passed for r in report.results)
+    verdicts = [r for r in report.results if not r.is_data]
+    data_records = [r for r in report.results if r.is_data]
+    n_pass = sum(r.passed for r in verdicts)
     n_checks = len({r.check for r in report.results})
     lines = ["# specdef-toolkit: reproduction report", "",
              f"specdef-toolkit {meta.get('version')} (git {meta.get('git_commit') or 'unknown'})"
@@ -49,19 +51,30 @@ def report_markdown(report, made: dict, failed: dict, *, out: Path, timings: dic
              f"{meta.get('platform')}, Python {meta.get('python')}.",
              f"Started {meta.get('start_time')}, finished {meta.get('end_time')}; checks "
              f"{timings['checks']:.1f} s, figures {timings['figures']:.1f} s.", "",
-             f"**{n_pass} of {len(report.results)} results match their expectation "
-             f"({n_checks} checks)" + (".**" if report.passed else
-                                       ": the run FAILED.**"), ""]
+             f"**{n_pass} of {len(verdicts)} verdicts match their expectation "
+             f"({n_checks} checks" + (f"; {len(data_records)} data records" if data_records
+                                      else "") + ")" + (".**" if report.passed else
+                                                        ": the run FAILED.**"), ""]
     if failed:
         lines += [f"**{len(failed)} figure(s) missing**: {', '.join(failed)}.", ""]
     lines += ["## Checks", "",
               "| check | theorem | status | verdict | empirical | proven | ratio | rtol | "
               "detail |", "|---|---|---|---|---:|---:|---:|---:|---|"]
-    for r in report.results:
+    for r in verdicts:
         lines.append("| " + " | ".join([
             f"`{r.check}`", f"`{r.theorem}`", r.status, "pass" if r.passed else "**FAIL**",
             _cell(r.empirical), _cell(r.proven), _cell(r.ratio), _cell(r.rtol),
             _cell(r.detail)]) + " |")
+    if data_records:
+        lines += ["", "### Data (not verdicts)", "",
+                  "Records that are data, not a comparison with a theorem: counts, reference "
+                  "values, quantities no theorem predicts (status `MEASURED`).", "",
+                  "| check | theorem | status | measured | reference | detail |",
+                  "|---|---|---|---:|---:|---|"]
+        for r in data_records:
+            lines.append("| " + " | ".join([
+                f"`{r.check}`", f"`{r.theorem}`", r.status, _cell(r.empirical),
+                _cell(r.proven), _cell(r.detail)]) + " |")
     lines += ["", "## Figures", ""]
     for k, spec in enumerate(figures.figure_specs().values(), 1):
         lines.append(f"### Figure {k}: `{spec.name}`")

@@ -169,6 +169,18 @@ class Result:
         """Meets the expectation; ``True`` for a data record (it never fails a run)."""
         return passes(self.status, self.expectation)
 
+    def declare(self, empirical: str, proven: str) -> "Result":
+        """Record where each side comes from (``data["provenance"]``, see :func:`provenance`);
+        returns ``self``.  ``data`` is copied first (records may share one dict)."""
+        self.data = dict(self.data, provenance=provenance(empirical, proven))
+        return self
+
+    def as_data(self, why: str) -> "Result":
+        """Make this record ``MEASURED`` (data, not a verdict); ``why`` ends the detail."""
+        self.status = Status.MEASURED
+        self.detail = f"{self.detail}; data, not a verdict: {why}" if self.detail else why
+        return self
+
     @property
     def is_data(self) -> bool:
         """A ``MEASURED`` record: data, not a verdict."""
