@@ -196,7 +196,10 @@ def derive_worst_case_value() -> dict[str, sp.Expr]:
     clip = sp.Min(sp.Max(lam1, mu), L)
     # float64 form: (1 − step·λ)^(2n) rounds 1 − step·λ and then multiplies its error by 2n
     # (9.5e-11 at n = 1e6); exp(y), y = 2n·log1p(−step·λ), carries |y|·u — the conditioning of
-    # exp, about |ln value|·u (7e-17 at n = 1e6 in the benchmark), not 2n·u
+    # exp, about |ln value|·u (7e-17 at n = 1e6 in the benchmark), not 2n·u.  That accuracy is
+    # for the product fl(step·λ) as stored: the value's relative sensitivity to step or to λ
+    # (= L at the maximiser) is 2n·step·λ/|1 − step·λ|, so the rounding of step and L
+    # themselves (u each) can move it by ~2n·u relative, which no evaluation can undo
     g_float = lam / 2 * sp.exp(2 * n * _log_abs_one_minus(step * lam))
     return {"g": g, "dg": dg, "dg_factored": factored, "stationary_point": lam1,
             "zero_of_g": zero, "clipped_point": clip,
