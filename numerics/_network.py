@@ -671,6 +671,9 @@ class MLP(Network):
             raise InputError(f"{func}: the model must be a 3-layer MLP with plain layers 1 and "
                              f"3, got depth {self.depth} with blocks {list(self.params0)}")
         self._check("theorem3_factors", theta)
+        if theta.ndim != 1:
+            raise InputError(f"{func}: theta must have shape ({self.n_params},), got "
+                             f"{tuple(theta.shape)}")
         if not isinstance(sample, int) or isinstance(sample, bool) or not 0 <= sample < self._n:
             raise InputError(f"{func}: sample must be an integer in [0, {self._n}), got "
                              f"{_brief(sample)}")
