@@ -17,6 +17,7 @@ FAMILY = ["gd", "first_order", "newton"]
 CONTRACTION, STEPS, WORST = ("gd.quadratic.contraction", "gd.quadratic.steps_to_tolerance",
                              "gd.quadratic.worst_case_value")
 LINEAR, SUBLINEAR = "gd.strongly_convex.linear_rate", "gd.smooth_convex.sublinear"
+EXACT_WORST = "gd.smooth_convex.exact_worst_case"
 NESTEROV = "first_order.nesterov_lower_bound"
 LOCAL, AFFINE = "newton.local_quadratic", "newton.affine_invariance"
 IDS = {"gd.contraction.worst_case", "gd.contraction.random", "gd.steps_to_tolerance",
@@ -63,9 +64,23 @@ def test_every_record_passes_at_small(report):
 @pytest.mark.parametrize("cid, status", [
     ("gd.contraction.worst_case", Status.TIGHT), ("gd.steps_to_tolerance", Status.TIGHT),
     ("gd.worst_case_value", Status.TIGHT), ("newton.affine_invariance", Status.TIGHT),
-    ("gd.contraction.random", Status.HOLDS), ("gd.smooth_convex", Status.HOLDS)])
+    ("gd.contraction.random", Status.HOLDS)])
 def test_statuses(records, cid, status):
     assert all(r.status == status for r in records[cid]), [r.detail for r in records[cid]]
+
+
+def test_smooth_convex_exact_worst_case_is_attained(records):
+    """L R²/(4t+2) (Drori & Teboulle 2014) is attained by GD on the Huber function: TIGHT; the
+    loose L R²/(2t) HOLDS with ratio t/(2t+1) < 1/2."""
+    upper, tight = records["gd.smooth_convex"]
+    assert upper.theorem == SUBLINEAR and upper.status == Status.HOLDS
+    assert tight.theorem == EXACT_WORST and tight.status == Status.TIGHT
+    d = tight.data
+    for t, gap, exact in zip(d["t"], d["huber"], d["exact_worst_case"]):
+        assert math.isclose(gap, 1.0 / (4 * t + 2), rel_tol=1e-9)  # L = R = 1, from scratch
+        assert math.isclose(exact, 1.0 / (4 * t + 2), rel_tol=1e-12)
+    # no quadratic comes close: its worst gap is at most about L R²/(4e t)
+    assert all(q < 0.8 * e for q, e in zip(d["worst_quadratic"], d["exact_worst_case"]))
 
 
 def test_contraction_curves_feed_figure_1(records):
@@ -139,11 +154,16 @@ PLANTED = [
     ("gd.worst_case_value", WORST, 0.99),
     ("gd.strongly_convex", LINEAR, 0.99),
     ("gd.smooth_convex", SUBLINEAR, 0.49),
+    ("gd.smooth_convex", EXACT_WORST, 1.01),
+    ("gd.smooth_convex", EXACT_WORST, 0.99),
     ("first_order.nesterov_lower_bound", NESTEROV, 1.01),
     ("newton.local_quadratic", LOCAL, 0.99),
     ("newton.affine_invariance", AFFINE, 1.01),
     ("newton.affine_invariance", AFFINE, 0.99),
 ]
+if HAVE_PEPIT:  # PEPit's SDP against the closed form, to the solver accuracy 1e-3
+    PLANTED += [("gd.worst_case_value.pepit", WORST, 1.01),
+                ("gd.worst_case_value.pepit", WORST, 0.99)]
 
 
 @pytest.mark.parametrize("cid, tid, factor", PLANTED, ids=[f"{c}-{f}" for c, _, f in PLANTED])
@@ -155,7 +175,8 @@ def test_planted_error_is_caught(cid, tid, factor):
 
 
 def test_every_check_has_a_planted_error_test():
-    assert {c for c, _, _ in PLANTED} == IDS
+    assert {c for c, _, _ in PLANTED} == IDS | ({"gd.worst_case_value.pepit"} if HAVE_PEPIT
+                                                else set())
 
 
 def test_float32_runs_clean():

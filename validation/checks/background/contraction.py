@@ -113,7 +113,8 @@ def check_contraction_worst_case(ctx: Context) -> list:
                         params=dict(kappas=kappas, d=d, n_steps=n_steps, L=L_SMOOTH),
                         detail=f"max over min/max eigenvector starts of (‖e_T‖/‖e_0‖)^(1/T), "
                                f"{len(kappas)} κ × {len(steps)} steps",
-                        data=dict(curves=curves))]
+                        data=dict(curves=curves)).declare(
+        "simulation: numerics.batched_gradient_descent", f"closed form: {CONTRACTION}")]
 
 
 @check("gd.contraction.random", CONTRACTION,
@@ -151,7 +152,8 @@ def check_contraction_random(ctx: Context) -> list:
     return [rows_record(ctx, "gd.contraction.random", CONTRACTION, rows, kind="upper",
                         params=dict(kappas=kappas, d=d, per_kappa=per_kappa, n_steps=n_steps),
                         detail=f"max (‖e_T‖/‖e_0‖)^(1/T) over {len(mus)} random quadratics × "
-                               f"{len(steps)} steps")]
+                               f"{len(steps)} steps").declare(
+        "simulation: numerics.batched_gradient_descent", f"closed form: {CONTRACTION}")]
 
 
 # ------------------------------------------------------------------------------- step counts
@@ -190,7 +192,9 @@ def check_steps_to_tolerance(ctx: Context) -> list:
                         params=dict(kappas=kappas, epss=epss, d=d, n_steps=n_steps),
                         detail=f"simulated first t with ‖e_t‖<=eps‖e_0‖ vs ceil(ln eps/ln ρ), "
                                f"{len(rows)} (κ, step, eps); round-off allows ±{slack:.3g} steps",
-                        data=dict(max_slack_steps=slack))]
+                        data=dict(max_slack_steps=slack)).declare(
+        "simulation: numerics.batched_steps_to_tolerance on GD histories",
+        f"closed form: {STEPS}")]
 
 
 def _unambiguous_eps(dtype: str, eps: float, rho: float, d: int) -> tuple[float, float, bool]:

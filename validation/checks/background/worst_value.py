@@ -83,6 +83,8 @@ def check_worst_case_value(ctx: Context) -> list:
                                detail=f"searched max over λ∈[{mu:g},{L:g}] (grid + {zooms} zooms) "
                                       f"and {n_rand} random spectra, step {eta:g}, "
                                       f"{len(ns)} values of n",
-                               data=data))
+                               data=data).declare(
+            "search: grid, zooms and random spectra over numerics.gd_closed_form",
+            f"closed form: {WORST} (maximiser in closed form)"))
     return out
 

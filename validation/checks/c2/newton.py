@@ -107,7 +107,8 @@ def check_local_quadratic(ctx: Context) -> list:
                         params=dict(d=d, z0=Z0),
                         detail=f"‖e_(t+1)‖ vs M‖e_t‖²/(2mu) over {len(rows)} resolvable Newton "
                                f"steps of {len(cases)} log-cosh instances",
-                        data=dict(series=series, n_unresolvable_stops=skipped))]
+                        data=dict(series=series, n_unresolvable_stops=skipped)).declare(
+        "simulation: numerics.newton on log-cosh models", f"closed form: {LOCAL}")]
 
 
 # ------------------------------------------------------------------------- affine invariance
@@ -220,5 +221,6 @@ def check_affine_invariance(ctx: Context) -> list:
                                          loss_reparameterised=b.loss.tolist()))
                 if max(dev) > tol_traj and r.status != Status.ERROR:
                     r.status = Status.VIOLATED
-                out.append(r)
+                out.append(r.declare(f"simulation: numerics.{mname} on the model and its "
+                                     "reparameterisation (step ratio)", f"closed form: {AFFINE}"))
     return out

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ...engine.records import Status
 from ...engine.registry import Context, check
 from ...engine.tolerance import accumulated_rtol, rtol as dtype_rtol, unit_roundoff
 from ..common import (defend, evaluate_derived, host, pick_worst, points_record,
@@ -101,10 +102,13 @@ def check_weight_spectrum(ctx: Context) -> list:
     common = dict(shapes=shapes, defence=ctx.defence_name)
     return [
         points_record(ctx, WEIGHT, WEIGHT, sv_pts, "exact", what="σ_j(W̃) values",
-                data=dict(series, **common)),
+                data=dict(series, **common)).declare(
+            "SVD: xp.linalg.svdvals of the defence's W̃", f"closed form: {WEIGHT}"),
         points_record(ctx, WEIGHT, WEIGHT, c_pts, "exact", what="eigenvalues of C",
                 data=dict(alpha=series["alpha"], c_min=series["c_min"],
-                          c_min_theory=series["c_min_theory"], **common)),
+                          c_min_theory=series["c_min_theory"], **common)).declare(
+            "eigensolver: numpy eigvalsh/eigvals of the defence's C",
+            f"closed form: {WEIGHT} (1/T_jj)"),
     ]
 
 
@@ -134,11 +138,18 @@ def check_function_preservation(ctx: Context) -> list:
       α = 1e8) are recorded in ``data`` (``outside_model_<dtype>``) and left out of the verdict.
       The rigorous constant is far from attained by round-to-nearest (measured errors are a
       few ``α·u``), so this record alone cannot detect a 1 % change of the bound.
-    * *model vs rigorous* (``tight``, lower side, rtol ``2cu``): the theorem states
+    * *model vs rigorous* (``MEASURED``: data, not a verdict — both sides are closed forms of the
+      same theorem, so no measurement could make it fail): the theorem states
       ``c·α·u ≤ α·γ_c ≤ c·α·u·(1 + 2cu)`` with ``γ_c = cu/(1 − cu)`` (the bound is the first-order
       term of the rigorous Higham bound).  The record compares ``α·γ_c`` (the theorem's
-      ``derived["rigorous"]``) with the proven value at the instance's ``(α, u, c)``; a bound off
-      by 1 % is VIOLATED (too large) or LOOSE (too small).
+      ``derived["rigorous"]``) with the proven value at the instance's ``(α, u, c)``, as a
+      reference for the reader.
+
+    Honest scope of the verdict.  The constant ``c`` is the rigorous worst case of the rounding
+    analysis; round-to-nearest on these instances reaches a few ``α·u``
+    (``data["measured_constant_<dtype>"]`` = max error/(α·u)), a factor ~100 below ``c·α·u``.
+    The *error vs model* record is therefore HOLDS, never TIGHT, and only a bound lowered below
+    the measured error (a factor ~100, not 1 %) flips it; the detail states the slack.
 
     ``data`` (on every record): ``alpha``, ``float32``, ``float64`` (measured errors, None where
     not finite), ``model_float32``, ``model_float64`` (``c·α·u``) and ``outside_model_*``.
@@ -178,10 +189,18 @@ def check_function_preservation(ctx: Context) -> list:
     records = []
     for dt, pts in out:
         u = unit_roundoff(dt)
+        ratios = [p["emp"] / p["prv"] for p in pts if p["prv"] > 0]
+        consts = [p["emp"] / (p["params"]["alpha"] * u) for p in pts]
+        data[f"measured_constant_{dt}"] = max(consts) if consts else None
         rec = points_record(ctx, PRESERVE, PRESERVE, pts, "upper", what=f"{dt} in-model α values",
                       data=data)
         rec.dtype = dt
-        rec.detail = f"{dt} error vs c·α·u: " + rec.detail
+        rec.detail = (f"{dt} error vs c·α·u (c = (n+m)√(mr) = {c:.4g}, rigorous, not attained: "
+                      f"measured error ≤ {max(consts) if consts else float('nan'):.3g}·α·u, "
+                      f"max error/bound {max(ratios) if ratios else float('nan'):.3g}): "
+                      + rec.detail)
+        rec.declare("measurement: numerics.reconstruction_error of the defended layer",
+                    f"closed form: {PRESERVE}")
         records.append(rec)
         worst = pick_worst(pts, "upper") or dict(params=dict(alpha=1.0, u=u, c=c))
         alpha = worst["params"]["alpha"]
@@ -189,9 +208,11 @@ def check_function_preservation(ctx: Context) -> list:
         prv = ctx.proven(PRESERVE, alpha=alpha, u=u, c=c)
         rec2 = ctx.result(PRESERVE, PRESERVE, dict(alpha=alpha, u=u, c=c, relation="model vs "
                                                    "rigorous"), rigorous, prv, rtol=2 * c * u,
-                          kind="tight", side="lower", data=data,
+                          status=Status.MEASURED, data=data,
                           detail=f"{dt}: rigorous α·γ_c {rigorous:.6g} vs first-order c·α·u "
-                                 f"{prv:.6g} (claim: equal to O(u²), within 2cu = {2 * c * u:.2g})")
+                                 f"{prv:.6g} (equal to O(u²), within 2cu = {2 * c * u:.2g}); "
+                                 f"data, not a verdict: two closed forms of the theorem")
+        rec2.declare(f"closed form: {PRESERVE} derived rigorous", f"closed form: {PRESERVE}")
         rec2.dtype = dt
         records.append(rec2)
     return records
