@@ -6,13 +6,13 @@ ids it reads), ``SIZE`` (inches), ``make(results) -> Figure`` and ``main()``.  A
 plots.  This package imports no other package of the toolkit, and imports matplotlib (Agg
 backend) only when a figure is drawn.
 
->>> import figures
+>>> from specdef import figures
 >>> figures.names()[:2]
 ['gd_worst_case', 'specdef_alpha']
 >>> made, failed = figures.render_all("reproduce/results.json", "out")  # doctest: +SKIP
 
 Command line: ``specdef figures [--results DIR] [--out DIR] [--only NAME ...]
-[--format pdf,png]``, or ``python -m figures.<module>`` for one figure.
+[--format pdf,png]``, or ``python -m specdef.figures.<module>`` for one figure.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def main_for(name: str, argv: list[str] | None = None) -> int:
-    """Command line of one figure module: ``python -m figures.<module> [--results] [--out]``."""
+    """Command line of one figure module: ``python -m specdef.figures.<module> [--results] [--out]``."""
     p = argparse.ArgumentParser(prog=f"python -m {get(name).module}",
                                 description=get(name).caption)
     p.add_argument("--results", default=".", metavar="PATH",

@@ -150,7 +150,7 @@ def _marker_indices(t: list[float], n: int) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig1_gd_worst_case [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig1_gd_worst_case [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

@@ -209,7 +209,7 @@ def make(results: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig2_specdef_alpha [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig2_specdef_alpha [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

@@ -275,7 +275,7 @@ def _pow2(u: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig3_second_order [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig3_second_order [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

@@ -237,7 +237,7 @@ def _percent_formatter():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig4_attacks [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig4_attacks [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

@@ -1,7 +1,7 @@
 """Theorem 3: the displayed and corrected lower bounds against σ_1(ABC), on random,
 adversarial and real Hessian cross-blocks; points above the line y = x are counterexamples.
 
-Reads the records of module ``validation/checks/theorem3.py``:
+Reads the records of the ``theorem3`` check family (``specdef.validation.checks.theorem3``):
 
 ``theorem3.{displayed,corrected}.{random,adversarial}``
     one record each: ``empirical = σ_1(ABC)`` and ``proven`` = the bound at the search's most
@@ -172,7 +172,7 @@ def make(results: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig5_theorem3 [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig5_theorem3 [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

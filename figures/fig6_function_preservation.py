@@ -85,7 +85,7 @@ def make(results: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig6_function_preservation [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig6_function_preservation [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 

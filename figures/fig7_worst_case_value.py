@@ -160,7 +160,7 @@ def make(results: dict):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m figures.fig7_worst_case_value [--results PATH] [--out DIR]``."""
+    """``python -m specdef.figures.fig7_worst_case_value [--results PATH] [--out DIR]``."""
     return main_for(NAME, argv)
 
 
