@@ -25,8 +25,8 @@ middle); the residual term ``(x rᵀ ⊗ I) K`` carries no weight: GN block only
 
 The Gauss–Newton block does not depend on ``r``: the ``gn`` records cover the block at zero
 residual and the Gauss–Newton part at any residual; the ``full`` records the whole block at a
-non-zero residual.  With ``n > 1`` samples every block is a sum ``(1/n) Σ_s A_s B C_s``, not of the theorem's form;
-the bound is only defined, and only applied, per sample.
+non-zero residual.  With ``n > 1`` samples every block is a sum ``(1/n) Σ_s A_s B C_s``, not of
+the theorem's form; the bound is only defined, and only applied, per sample.
 """
 
 from __future__ import annotations

@@ -14,9 +14,20 @@ residual), the search
 
 The objective is the conservative ratio ``(bound − atol)/σ_1(block)`` of
 :mod:`specdef.validation.checks.theorem3`; a ReLU instance with a pre-activation within
-``KINK · max|z|`` of 0 (where the Hessian does not exist) is neither a candidate nor counted.  For the corrected form the climb maximises it over
-instances with ``rank(B) ≥ 2`` (``σ_2(B) ≥ 10⁻² σ_1(B)``) only, so that an attained bound is one
-where the ``σ_2(B)`` term is in play; any instance counts as a violation.
+``KINK · max|z|`` of 0 (where the Hessian does not exist) is neither a candidate nor counted.
+For the corrected form the climb maximises it over instances with ``rank(B) ≥ 2``
+(``σ_2(B) ≥ 10⁻² σ_1(B)``) and ``B`` at least 3×3 only, so that an attained bound is one where
+the ``σ_2(B)`` term is in play; any instance counts as a violation.
+
+Expectations.  The corrected form is a theorem: ``holds`` everywhere.  The displayed form
+``holds`` where :attr:`.network_blocks.Family.displayed_proof` gives the proof (deep linear,
+2-layer MLP and SpecDef blocks: a factor with a single singular value makes one angle 1); on
+3-layer MLP blocks it is expected ``refuted``: the general-triple counterexample ``A = [1 0]``,
+``B = [[0, .2], [.5, −.4]]``, ``C = [1 0]ᵀ`` embeds in a ReLU MLP with ``d_3 = 1``,
+``d_1 = d_2 = 2``: with ``θ_3 = [1 0]``, ``θ_2 = B``, only unit 1 of layer 1 active and a
+positive bias on unit 1 of layer 2 (whose input ``B[0, 0] h_1`` is 0), ``A``'s top right and
+``C``'s top left singular vectors are both ``e_1``, so ``ABC ∝ B[0, 0] = 0`` while the bound is
+``σ_1(A) σ_1(B) σ_1(C) |u_1(B)_1| |v_1(B)_1| > 0`` (the record's shrunk ReLU instance is one).
 
 Each record re-evaluates the reported instance one by one: ``proven`` from
 :func:`.bound.evaluate_bound` (theorem and kernel cross-checked, planted perturbations applied),
