@@ -33,8 +33,8 @@ Records.  ``empirical = σ_1(ABC)`` and ``proven = bound`` at the reported insta
 the one with the largest ``bound/σ_1`` (for the corrected form among instances with
 ``σ_2(B) ≥ 10⁻² σ_1(B)`` and ``B`` at least 3×3: with a rank-one ``B``, or a 2×2 ``B`` between a
 row and a column, the bound is attained by construction and cannot fail); for a violation (a
-displayed-form counterexample, or a corrected-form one) the instance after :func:`~.shrink.shrink_counterexample`.  The instance is
-attached as ``instance``; ``ratio = σ_1/bound`` (below 1: violated).  Statuses: displayed
+displayed-form counterexample, or a corrected-form one) the instance after
+:func:`~.shrink.shrink_counterexample`.  The instance is attached as ``instance``; ``ratio = σ_1/bound`` (below 1: violated).  Statuses: displayed
 ``REFUTED`` (counterexample) or ``HOLDS`` (none found: fails its expectation); corrected ``TIGHT``
 (the worst instance attains the bound: the search is strong enough to catch a 1 % error), ``HOLDS``
 or ``VIOLATED``.  Scope: the general-triple records say "refuted on general triples"; the
