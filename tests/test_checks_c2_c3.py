@@ -19,7 +19,7 @@ from specdef.validation.checks.c3 import classify
 from specdef.validation.checks.c2 import PREDICTION, kron_modes
 
 C2 = ["c2.newton", "c2.gauss_newton", "c2.levenberg_marquardt", "c2.damped_newton",
-      "c2.newton_cg"]
+      "c2.newton_cg", "c2.levenberg_marquardt.prediction"]
 C3 = ["c3.additive_injection", "c3.bypass", "c3.factorisation", "c3.fusion"]
 
 
@@ -101,8 +101,8 @@ def test_c2_verdicts_follow_the_predictions(report):
 
 
 def test_lm_frozen_has_a_prediction_record_per_damping(report):
-    recs = [r for r in by_check(report)["c2.levenberg_marquardt"]
-            if r.params.get("relation") == "LM count vs prediction"]
+    recs = by_check(report)["c2.levenberg_marquardt.prediction"]
+    assert all(r.params.get("relation") == "LM count vs prediction" for r in recs)
     assert len(recs) == 3 and all(r.status == Status.TIGHT for r in recs)
     for r in recs:  # every simulated count equals the prediction, at more than one α somewhere
         assert r.data["steps"] == r.data["predicted"]
@@ -167,7 +167,7 @@ PLANTED = [(c, t, f) for c, t in [
     ("c3.additive_injection", "attack.additive_injection.recovery"),
     ("c3.bypass", "attack.bypass.rate"),
     ("c3.fusion", "attack.fusion"),
-    ("c2.levenberg_marquardt", "gd.quadratic.steps_to_tolerance"),
+    ("c2.levenberg_marquardt.prediction", "gd.quadratic.steps_to_tolerance"),
     ("c2.damped_newton", "newton.affine_invariance"),
     ("c2.newton", "newton.affine_invariance"),
     ("c2.gauss_newton", "newton.affine_invariance"),

@@ -123,8 +123,8 @@ def _record(ctx: Context, s: _Setup, cid: str, method: str, param: str, sw: dict
     data["fitted_exponent"] = expo
     # No theorem predicts the factor: the record is data (proven = None, never "HOLDS pass").
     # LM with C frozen has an exact prediction, checked by :func:`_lm_prediction_record`.
-    why = ("the factor is a closed-form LM count; its prediction is checked in the "
-           "'LM count vs prediction' record" if closed_lm else
+    why = ("the factor is a closed-form LM count; the prediction is checked against simulation "
+           "by c2.levenberg_marquardt.prediction" if closed_lm else
            "slowdown not predicted by a theorem (affine invariance does not apply)")
     rec = ctx.result(cid, THEOREM, {**params, "alpha": alphas[i]}, slowdown, None,
                      status=Status.MEASURED, rtol=tol, detail=detail, data=data)
@@ -213,13 +213,11 @@ def _make(method: str, description: str):
         out = []
         for param in PARAMS:
             if method == "levenberg_marquardt":
-                rel = (1e-3, 1e-1, 10.0) if param == "frozen" else ctx.pick(
+                rel = LM_FROZEN_DAMPINGS if param == "frozen" else ctx.pick(
                     small=(1e-3, 1e-1), paper=(1e-3, 1e-1, 10.0))
                 for r in rel:
                     sw = _sweep(ctx, s, method, param, damping=r * s.sigma1)
                     out.append(_record(ctx, s, cid, method, param, sw, damping=r * s.sigma1))
-                    if param == "frozen":
-                        out.append(_lm_prediction_record(ctx, s, cid, r * s.sigma1))
                 continue
             extra = _gd_reference(ctx, s) if method == "newton" and param == "frozen" else None
             out.append(_record(ctx, s, cid, method, param, _sweep(ctx, s, method, param),
@@ -235,3 +233,15 @@ _make("gauss_newton", "Gauss–Newton steps vs α (C frozen and joint): affine i
 _make("levenberg_marquardt", "LM with fixed damping (1e-3, 1e-1, 10 × σ₁(H)): slowed by α")
 _make("damped_newton", "damped Newton (Armijo): invariant with C frozen, slowed when joint")
 _make("newton_cg", "Newton-CG: Hessian-vector products grow with α (√κ prediction)")
+
+#: Relative dampings of the LM runs with C frozen (shared by the sweep and the prediction).
+LM_FROZEN_DAMPINGS = (1e-3, 1e-1, 10.0)
+
+
+@check("c2.levenberg_marquardt.prediction", STEPS, "LM with fixed damping (C frozen): simulated "
+       "steps = the exact count of GD with step 1 on the spectrum h/(h+λ)", claim="C2")
+def check_lm_prediction(ctx: Context) -> list:
+    """One record per damping: see :func:`_lm_prediction_record`."""
+    s = _setup(ctx)
+    return [_lm_prediction_record(ctx, s, "c2.levenberg_marquardt.prediction", r * s.sigma1)
+            for r in LM_FROZEN_DAMPINGS]
