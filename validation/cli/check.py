@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from .common import UsageError, add_run_options, context, print_report, show_progress
+from .common import (UsageError, add_run_options, context, print_report, run_options,
+                     show_progress)
 
 __all__ = ["add_parser", "cmd_check"]
 
@@ -37,7 +38,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     checks = registry.select(args.ids)
     try:
         report = run_checks(checks, ctx, out=args.out, resume=args.resume,
-                            progress=show_progress(args))
+                            progress=show_progress(args), **run_options(args))
     except OSError as exc:  # the output directory cannot be created, locked or written
         reason = exc.strerror or (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""

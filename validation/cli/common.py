@@ -12,7 +12,8 @@ import sys
 from typing import Any, Callable
 
 __all__ = ["UsageError", "Parser", "fmt", "table", "load_defence", "validate_defence", "context",
-           "print_report", "seed", "add_run_options", "show_progress", "plural"]
+           "print_report", "seed", "jobs", "add_run_options", "run_options", "show_progress",
+           "plural"]
 
 
 class UsageError(Exception):
@@ -211,7 +212,8 @@ def seed(text: str) -> int:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options of a run of checks: backend, dtype, seed, size, defence, progress."""
+    """The options of a run of checks: backend, dtype, seed, size, defence, progress, and where
+    the checks run (``-j N`` local worker processes or ``--scheduler`` a Dask cluster)."""
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="array backend (cupy needs a CUDA GPU)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -226,3 +228,50 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "is a module (importable from here) or a path/to/file.py")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (bars are shown only when stderr is a terminal)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-j", "--jobs", type=jobs, default=1, metavar="N",
+                       help="run independent checks in N worker processes, one BLAS thread "
+                       "each (the records are the same for every N)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the checks on the Dask cluster whose scheduler listens at "
+                       "ADDRESS (e.g. tcp://host:8786; needs the 'dask' extra); this process "
+                       "alone writes the records")
+
+
+def jobs(text: str) -> int:
+    """``-j``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _worker_defence(spec: str) -> Callable[..., Any]:
+    """The defence of ``--defence spec``, loaded again inside a worker process (cached)."""
+    if spec not in _WORKER_DEFENCES:
+        _WORKER_DEFENCES[spec] = load_defence(spec)[0]
+    return _WORKER_DEFENCES[spec]
+
+
+_WORKER_DEFENCES: dict[str, Callable[..., Any]] = {}
+
+
+def run_options(args: argparse.Namespace) -> dict:
+    """Where the checks of a run go: the ``jobs``, ``scheduler`` and ``defence_loader``
+    arguments of :func:`~specdef.validation.engine.runner.run_checks` for ``-j``, ``--scheduler``
+    and ``--defence`` (which workers re-load from its spec, a file path made absolute)."""
+    import functools
+    import os
+
+    spec = getattr(args, "defence", None)
+    loader = None
+    if spec:
+        target, _, fn = spec.rpartition(":")
+        if target.endswith(".py") or "/" in target or os.sep in target:
+            target = os.path.abspath(target)
+        loader = functools.partial(_worker_defence, f"{target}:{fn}")
+    return {"jobs": getattr(args, "jobs", 1), "scheduler": getattr(args, "scheduler", None),
+            "defence_loader": loader}

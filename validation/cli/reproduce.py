@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_run_options, context, fmt as cell_text, print_report
+from .common import (add_run_options, context, fmt as cell_text, print_report, run_options,
+                     show_progress)
 
 __all__ = ["add_parser", "cmd_reproduce", "report_markdown"]
 
@@ -106,7 +107,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ctx = context(args)
     t0 = time.perf_counter()
     report = run_checks(registry.select(None), ctx, out=out, resume=args.resume,
-                        progress=not args.no_progress)
+                        progress=show_progress(args), **run_options(args))
     t1 = time.perf_counter()
     print_report(report)
     results = figures.load_results(out / RESULTS_NAME)

@@ -1,4 +1,5 @@
-"""Run checks, persist each finished one at once, resume after an interruption."""
+"""Run checks (here, in local worker processes or on a Dask cluster), persist each finished one
+at once, resume after an interruption."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import datetime as _dt
 import platform
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
-from .records import Result, Status
+from .records import Result
 from .registry import Check, Context
 from .store import RESULTS_NAME, DirectoryLock, ResultsFileError, atomic_write_json, load_results
+from .units import WorkerContext, error_result, run_check, unit_of
 
 __all__ = ["RunReport", "run_checks", "run_meta"]
 
@@ -58,33 +60,30 @@ class RunReport:
         return all(r.passed for r in self.results)
 
 
-def _run_one(c: Check, ctx: Context) -> list[Result]:
-    t0 = time.perf_counter()
-    try:
-        out = c.fn(ctx)
-        res = list(out) if isinstance(out, (list, tuple)) else [out]
-        if not res:
-            raise RuntimeError("the check returned no result")
-    except Exception as exc:  # a check that crashes is reported, never hidden
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        res = [Result(check=c.id, theorem=c.theorem, params={}, empirical=None, proven=None,
-                      rtol=0.0, status=Status.ERROR, backend=ctx.backend, dtype=ctx.dtype,
-                      seed=ctx.seed, version=ctx.version,
-                      detail=f"{type(exc).__name__}: {msg}")]
-    dt = time.perf_counter() - t0
-    for r in res:
-        r.elapsed_s = dt / len(res)
-    return res
-
-
 def run_checks(checks: list[Check], ctx: Context, *, out: str | Path | None = None,
-               resume: bool = False, progress: bool = True) -> RunReport:
-    """Run ``checks`` in order; with ``out``, write ``out/results.json`` after each check.
+               resume: bool = False, progress: bool = True, jobs: int = 1,
+               scheduler: str | None = None,
+               defence_loader: Callable[[], Callable[..., Any]] | None = None) -> RunReport:
+    """Run ``checks``; with ``out``, write ``out/results.json`` after each finished check.
 
     With ``resume`` the checks already recorded in ``out/results.json`` are skipped (the file
-    must come from a run with the same backend, dtype, seed, size and defence).
+    must come from a run with the same backend, dtype, seed, size and defence), whichever way
+    either run was executed.
+
+    Where the checks run.  By default one after another in this process.  ``jobs = N > 1`` runs
+    them in N local worker processes (:mod:`.parallel`), ``scheduler`` (a Dask scheduler's
+    address) on a Dask cluster (:mod:`.cluster`).  Each check is one unit: its records depend on
+    the run's context and its own identity only (:mod:`.units`), so every way gives the same
+    records, apart from ``elapsed_s``.  Units finish in any order; the results file always lists
+    records, and ``completed``, in the order of ``checks``, and is rewritten atomically as each
+    unit finishes, so a kill loses only the units in flight.  ``defence_loader`` is how workers
+    obtain a user defence (see :class:`.units.WorkerContext`).
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"run_checks: jobs must be an integer >= 1, got {jobs!r}")
     meta = run_meta(ctx)
+    meta["workers"] = (f"dask scheduler {scheduler}" if scheduler else
+                       f"{jobs} local processes" if jobs > 1 else "this process")
     report = RunReport(meta=meta)
     done: dict[str, list[dict]] = {}
     lock = None
@@ -107,29 +106,51 @@ def run_checks(checks: list[Check], ctx: Context, *, out: str | Path | None = No
                     done.setdefault(rec["check"], []).append(rec)
         kept = {c.id: [Result.from_dict(r) for r in done[c.id]] for c in checks if c.id in done}
         extra = [r for cid, recs in done.items() if cid not in kept for r in recs]
-        completed_ids = list(kept)
+        extra_ids = list(dict.fromkeys(r["check"] for r in extra))
 
         def persist(final: bool = False) -> None:
             if path is None:
                 return
             if final:
                 meta["end_time"] = _now()
-            results = [r.to_dict() for c in checks if c.id in kept for r in kept[c.id]]
-            atomic_write_json(path, {"meta": meta, "completed": completed_ids + [
-                r["check"] for r in extra if r["check"] not in completed_ids],
-                "results": results + extra})
+            ordered = [c.id for c in checks if c.id in kept]
+            results = [r.to_dict() for cid in ordered for r in kept[cid]]
+            atomic_write_json(path, {"meta": meta, "completed": ordered + extra_ids,
+                                     "results": results + extra})
 
         todo = [c for c in checks if c.id not in kept]
         report.skipped = [c.id for c in checks if c.id in kept]
         from tqdm import tqdm
 
-        bar = tqdm(todo, desc="specdef check", unit="check", file=sys.stderr, delay=2.0,
-                   disable=not progress, leave=False)
-        for c in bar:
-            bar.set_postfix_str(c.id, refresh=False)
-            kept[c.id] = _run_one(c, ctx)
-            completed_ids.append(c.id)
+        bar = tqdm(total=len(todo), desc="specdef check", unit="check", file=sys.stderr,
+                   delay=2.0, disable=not progress, leave=False)
+        by_id = {c.id: c for c in todo}
+
+        def finished(unit: tuple[str, str, str], records: list[dict] | None, where: str) -> None:
+            c = by_id[unit[0]]
+            kept[c.id] = ([Result.from_dict(r) for r in records] if records is not None
+                          else [error_result(c, ctx, where)])
             persist()
+            bar.set_postfix_str(c.id, refresh=False)
+            bar.update()
+
+        if todo and (scheduler or jobs > 1):
+            wctx = WorkerContext.of(ctx, defence_loader)
+            units = [unit_of(c) for c in todo]
+            if scheduler:
+                from .cluster import run_on_cluster
+
+                run_on_cluster(units, wctx, scheduler, finished)
+            else:
+                from .parallel import run_in_processes
+
+                run_in_processes(units, wctx, jobs, finished)
+        else:
+            for c in todo:
+                bar.set_postfix_str(c.id, refresh=False)
+                kept[c.id] = run_check(c, ctx)
+                persist()
+                bar.update()
         bar.close()
         persist(final=True)
         report.results = [r for c in checks for r in kept.get(c.id, [])]
