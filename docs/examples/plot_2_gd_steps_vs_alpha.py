@@ -47,7 +47,7 @@ ax.loglog(alphas, closed, "o", color="C0", label="closed form on the Hessian spe
 a_s, n_s = zip(*simulated)
 ax.loglog(a_s, n_s, "s", mfc="none", ms=9, color="C1", label="gradient descent, run")
 ax.set_xlabel("inflation factor α")
-ax.set_ylabel(f"GD steps until ‖e_t‖ ≤ {eps:g}·‖e_0‖")
+ax.set_ylabel(rf"GD steps until $\|e_t\| \leq {eps:g}\,\|e_0\|$")
 ax.set_title("C frozen: steps grow like α²")
 ax.legend(fontsize=8)
 print("fitted slope:", np.polyfit(np.log(alphas[2:]), np.log(closed[2:]), 1)[0])
