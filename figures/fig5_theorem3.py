@@ -33,8 +33,10 @@ means the bound is violated, and circled points are counterexamples (the ratio b
 printed). A counterexample with ABC = 0 has σ_1 = 0, off the log scale: it is drawn on the left
 edge with its source's marker and labelled. The text lists how many of all triples (search
 starts) violated each form. Conclusion: the displayed form is refuted on general triples under
-this reading of the angles, while the corrected form was never violated; on the Hessian blocks
-tested both hold."""
+this reading of the angles, while the corrected form was never violated. On the deep-linear and
+SpecDef cross-blocks drawn here both forms hold (provably, for the displayed one: an outer factor
+has rank one); on three-layer ReLU perceptrons the displayed form fails on Hessian blocks too,
+which the theorem3 network checks report."""
 
 NAME = "theorem3"
 SEARCHES = ("random", "adversarial")
