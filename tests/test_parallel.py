@@ -164,6 +164,18 @@ def test_a_unit_that_raises_is_an_error_record_and_the_rest_go_on(tmp_path, refe
         _unnamed([r for r in reference if r["check"] != "specdef.function_preservation"])
 
 
+def test_certify_on_the_cluster_gives_the_serial_certificate(scheduler):
+    from specdef.numerics import specdef
+    from specdef.validation.certify.certificate import CertifyConfig, certify, recipe_names
+
+    cfg = CertifyConfig(optimisers=["adam", "sgd", "adamw"], per_decade=1, budget=200)
+    serial = certify(cfg, specdef, "specdef")
+    cluster = certify(cfg, specdef, "specdef", scheduler=scheduler)
+    drop = lambda c: {k: v for k, v in c.items() if k != "elapsed_s"}  # noqa: E731
+    assert drop(cluster) == drop(serial)  # recipes in their order, whatever order they finished
+    assert cluster["completed"] == recipe_names(cfg)
+
+
 def test_user_defence_without_a_loader_must_pickle():
     ctx = Context(defence=lambda W, a, k: (W, W), defence_name="lambda")
     with pytest.raises(ValueError, match="workers cannot receive the defence 'lambda'"):

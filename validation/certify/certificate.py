@@ -260,14 +260,31 @@ def certificate_of_grid(grid: Grid, defence: str, *, size: str = "small") -> dic
     return cert
 
 
+def _recipe_in_worker(name: str, config: CertifyConfig, defence: Callable, is_loader: bool,
+                      rng_seed: int) -> Grid:
+    """One recipe in a worker process; ``defence`` is the defence or, with ``is_loader``, a
+    callable without arguments that returns it there."""
+    return _run_recipe(name, config, defence() if is_loader else defence, rng_seed)
+
+
 def certify(config: CertifyConfig, defence: Callable, defence_name: str, *,
             out: str | Path | None = None, resume: bool = False,
-            progress: Callable[[str], None] | None = None) -> dict:
+            progress: Callable[[str], None] | None = None, jobs: int = 1,
+            scheduler: str | None = None,
+            defence_loader: Callable[[], Callable] | None = None) -> dict:
     """Run every recipe of ``config`` against ``defence`` and return the certificate.
 
     With ``out``, ``out/certificate.json`` is written atomically after each recipe (the
     partial grids under ``grids``, the finished recipes under ``completed``); with ``resume``
     the finished recipes of a file made with the same options and defence are kept, not rerun.
+
+    Each recipe is one unit of work, its instance seeded by the run's seed and its name only:
+    ``jobs = N > 1`` runs the recipes in N local worker processes, ``scheduler`` (a Dask
+    scheduler's address) on a Dask cluster, and both give the serial certificate (recipes in
+    their order whatever order they finish in; ``elapsed_s`` aside).  Workers obtain a user
+    defence from ``defence_loader`` (see :func:`specdef.validation.engine.runner.run_checks`);
+    without one, ``defence`` itself must pickle.  A recipe that fails in a worker raises
+    :class:`ValueError` after the others finish (the finished ones are saved).
 
     Raises
     ------
@@ -299,18 +316,47 @@ def certify(config: CertifyConfig, defence: Callable, defence_name: str, *,
             spent = float(doc.get("elapsed_s", 0.0))
 
         def persist() -> dict:
-            cert = build_certificate(grids, defence=defence_name, config=config,
+            ordered = {n: grids[n] for n in recipe_names(config) if n in grids}
+            cert = build_certificate(ordered, defence=defence_name, config=config,
                                      elapsed_s=spent + time.perf_counter() - t0)
-            cert["completed"] = list(grids)
-            cert["grids"] = {k: g.to_dict() for k, g in grids.items()}
+            cert["completed"] = list(ordered)
+            cert["grids"] = {k: g.to_dict() for k, g in ordered.items()}
             if path is not None:
                 atomic_write_json(path, jsonable(cert))
             return cert
 
         cert = None
-        for name in recipe_names(config):
-            if name in grids:
-                continue
+        todo = [name for name in recipe_names(config) if name not in grids]
+        if todo and (scheduler or jobs > 1):
+            failed: dict[str, str] = {}
+            worker_defence, is_loader = (defence_loader, True) if defence_loader else (
+                defence, False)
+            tasks = [(name, (name, config, worker_defence, is_loader, int(config.seeds[0])))
+                     for name in todo]
+
+            def finished(name: str, grid: Grid | None, failure: str | None) -> None:
+                nonlocal cert
+                if failure is not None:
+                    failed[name] = failure
+                    return
+                grids[name] = grid
+                cert = persist()
+                if progress is not None:
+                    progress(name)
+
+            if scheduler:
+                from ..engine.cluster import run_on_cluster
+
+                run_on_cluster(_recipe_in_worker, tasks, scheduler, finished)
+            else:
+                from ..engine.parallel import run_in_processes
+
+                run_in_processes(_recipe_in_worker, tasks, jobs, finished)
+            if failed:
+                raise ValueError("certify: " + "; ".join(f"recipe {n} failed: {why}"
+                                                           for n, why in failed.items()))
+            todo = []
+        for name in todo:
             if progress is not None:
                 progress(name)
             grids[name] = _run_recipe(name, config, defence, int(config.seeds[0]))

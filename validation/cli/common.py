@@ -12,8 +12,8 @@ import sys
 from typing import Any, Callable
 
 __all__ = ["UsageError", "Parser", "fmt", "table", "load_defence", "validate_defence", "context",
-           "print_report", "seed", "jobs", "add_run_options", "run_options", "show_progress",
-           "plural"]
+           "print_report", "seed", "jobs", "add_run_options", "add_placement_options",
+           "run_options", "show_progress", "plural"]
 
 
 class UsageError(Exception):
@@ -228,14 +228,20 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    "is a module (importable from here) or a path/to/file.py")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (bars are shown only when stderr is a terminal)")
+    add_placement_options(p)
+
+
+def add_placement_options(p: argparse.ArgumentParser, unit: str = "checks") -> None:
+    """``-j N`` (local worker processes) or ``--scheduler ADDRESS`` (a Dask cluster): where the
+    independent ``unit`` of a run go (read back by :func:`run_options`)."""
     where = p.add_mutually_exclusive_group()
     where.add_argument("-j", "--jobs", type=jobs, default=1, metavar="N",
-                       help="run independent checks in N worker processes, one BLAS thread "
-                       "each (the records are the same for every N)")
+                       help=f"run independent {unit} in N worker processes, one BLAS thread "
+                       "each (the results are the same for every N)")
     where.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="run the checks on the Dask cluster whose scheduler listens at "
+                       help=f"run the {unit} on the Dask cluster whose scheduler listens at "
                        "ADDRESS (e.g. tcp://host:8786; needs the 'dask' extra); this process "
-                       "alone writes the records")
+                       "alone writes the results")
 
 
 def jobs(text: str) -> int:

@@ -1,15 +1,15 @@
-"""Run units on a Dask distributed cluster (``--scheduler ADDRESS``).
+"""Run units of work on a Dask distributed cluster (``--scheduler ADDRESS``).
 
 :func:`run_on_cluster` connects a :class:`distributed.Client` to a running scheduler, submits one
-task per unit (:func:`.units.run_unit`, earlier units at higher priority) and hands each result to
-the driver as it arrives; the driver alone writes the results file.  Workers need the same
+task per unit (``fn(*args)`` under a key, earlier units at higher priority, one BLAS thread per
+task) and hands each result to the driver as it arrives; the driver alone writes the results.  Workers need the same
 environment as the driver (``pip install 'specdef-toolkit[dask]'`` and, for ``--defence``, the
 defence's file or module reachable under the same path).
 
 Faults are the scheduler's: a task whose worker dies is rescheduled on another worker, up to
 Dask's ``distributed.scheduler.allowed-failures`` deaths (default 3), after which its future raises
-:class:`distributed.KilledWorker` and the unit is recorded as ``ERROR``.  A unit that raises is
-already an ``ERROR`` record (:func:`.units.run_unit`).
+:class:`distributed.KilledWorker` and the unit is given up (a check records it as ``ERROR``).  An
+exception raised by ``fn`` is handed to the callback as the unit's failure; the rest go on.
 
 :mod:`distributed` is imported only here, only when a run asks for a scheduler.
 """
@@ -17,25 +17,26 @@ already an ``ERROR`` record (:func:`.units.run_unit`).
 from __future__ import annotations
 
 import uuid
-from typing import Callable
+from typing import Any, Callable, Hashable
 
-from .units import WorkerContext, run_unit
+from .parallel import pinned_call
 
 __all__ = ["SchedulerError", "run_on_cluster"]
 
-Unit = tuple[str, str, str]
-Done = Callable[[Unit, "list[dict] | None", str], None]
+Task = tuple[Hashable, tuple]
+Done = Callable[[Hashable, Any, "str | None"], None]
 
 
 class SchedulerError(ValueError):
     """``--scheduler`` cannot be used: Dask is not installed or the scheduler is unreachable."""
 
 
-def run_on_cluster(units: list[Unit], wctx: WorkerContext, address: str, on_done: Done, *,
+def run_on_cluster(fn: Callable[..., Any], tasks: list[Task], address: str, on_done: Done, *,
                    connect_timeout: float = 20.0) -> None:
-    """Run ``units`` on the Dask cluster whose scheduler listens at ``address``; call
-    ``on_done(unit, records, where)`` in the driver as each finishes (``records`` is ``None``
-    with ``where`` the reason when the cluster could not run it).
+    """Run ``fn(*args)`` for every ``(key, args)`` of ``tasks`` on the Dask cluster whose
+    scheduler listens at ``address``; call ``on_done(key, result, None)`` in the driver as each
+    finishes, or ``on_done(key, None, reason)`` when it failed (``fn`` raised, or its workers
+    died too often).
 
     Raises
     ------
@@ -57,19 +58,19 @@ def run_on_cluster(units: list[Unit], wctx: WorkerContext, address: str, on_done
     token = uuid.uuid4().hex[:8]
     futures = {}
     try:
-        for k, unit in enumerate(units):
-            fut = client.submit(run_unit, unit, wctx, key=f"specdef-{unit[0]}-{token}",
-                                pure=False, priority=len(units) - k)
-            futures[fut] = unit
+        for k, (key, args) in enumerate(tasks):
+            fut = client.submit(pinned_call, fn, *args, key=f"specdef-{key}-{token}",
+                                pure=False, priority=len(tasks) - k)
+            futures[fut] = key
         for fut in as_completed(list(futures), loop=client.loop):
-            unit = futures[fut]
+            key = futures[fut]
             try:
-                records, where = fut.result()
-            except Exception as exc:  # KilledWorker after repeated deaths, a pickling error
+                result = fut.result()
+            except Exception as exc:  # fn raised; KilledWorker after repeated deaths
                 reason = str(exc).splitlines()[0] if str(exc) else ""
-                on_done(unit, None, f"{type(exc).__name__} on the cluster: {reason}")
+                on_done(key, None, f"{type(exc).__name__} on the cluster: {reason}")
             else:
-                on_done(unit, records, f"{where['host']}:{where['pid']}")
+                on_done(key, result, None)
     finally:
         if futures:
             try:

@@ -1,6 +1,7 @@
-"""Run units in N local worker processes (``-j N``), surviving the death of a worker.
+"""Run units of work in N local worker processes (``-j N``), surviving the death of a worker.
 
-:func:`run_in_processes` hands units to a :class:`concurrent.futures.ProcessPoolExecutor` of
+A unit is ``fn(*args)`` under a key (a check id, a certify recipe); the driver gets each result
+through a callback as it arrives, and writes it.  :func:`run_in_processes` hands units to a :class:`concurrent.futures.ProcessPoolExecutor` of
 ``jobs`` workers (forked from a clean ``forkserver`` process, never from the driver with its
 threads and BLAS state; spawned where there is no forkserver), each pinned to one BLAS thread
 (:func:`.units.pin_blas`).  At most ``jobs`` units are in flight, so the units a dead worker
@@ -9,8 +10,9 @@ takes down are exactly those that were running.
 Faults.  A worker killed mid-task (``SIGKILL``, the out-of-memory killer) breaks the whole pool
 (:class:`~concurrent.futures.process.BrokenProcessPool`): every unit that had finished is kept,
 the ones in flight are resubmitted to a new pool, and a unit in flight at ``max_attempts`` deaths
-is recorded as ``ERROR`` ("the worker process died ...") so that a unit that kills its worker
-cannot stall the run.  A unit that raises is already an ``ERROR`` record (:func:`.units.run_unit`).
+is given up ("the worker process died ...": a check records it as ``ERROR``) so that a unit that
+kills its worker cannot stall the run.  An exception raised by ``fn`` is handed to the callback
+as the unit's failure; the other units go on.
 
 Workers exit by themselves within a second when the driver dies (a watchdog thread polls it), and
 the forkserver with them, so a ``kill -9`` of the driver leaves no orphan processes behind.
@@ -25,14 +27,40 @@ import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
+from typing import Any, Callable, Hashable
 
-from .units import WorkerContext, pin_blas, run_unit
+__all__ = ["run_in_processes", "pin_blas"]
 
-__all__ = ["run_in_processes"]
+Task = tuple[Hashable, tuple]
+Done = Callable[[Hashable, Any, "str | None"], None]
 
-Unit = tuple[str, str, str]
-Done = Callable[[Unit, "list[dict] | None", str], None]
+_PINNED = False
+
+
+def pin_blas() -> None:
+    """One BLAS/OpenMP thread in this process, so N workers use N cores, not N × cores.
+
+    Sets the usual environment variables (read by libraries loaded later), loads SciPy's linear
+    algebra (its own OpenBLAS in wheels) and limits every loaded thread pool with threadpoolctl;
+    later calls re-apply the limit (a unit may have loaded another BLAS since).
+    """
+    global _PINNED
+    if not _PINNED:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+            os.environ[var] = "1"
+        import scipy.linalg  # noqa: F401  (load the BLAS that the checks will call)
+        import scipy.sparse.linalg  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    _PINNED = True
+
+
+def pinned_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with one BLAS thread in this process (what a Dask task runs)."""
+    pin_blas()
+    return fn(*args)
 
 
 def _alive(pid: int) -> bool:
@@ -71,7 +99,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     milliseconds); ``spawn`` elsewhere.  Neither forks the driver's threads."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         mp = multiprocessing.get_context("forkserver")
-        mp.set_forkserver_preload(["specdef.validation.engine.units", "scipy.linalg",
+        mp.set_forkserver_preload(["specdef.validation.engine", "scipy.linalg",
                                    "scipy.sparse.linalg"])
         return mp
     return multiprocessing.get_context("spawn")
@@ -84,74 +112,78 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_in_processes(units: list[Unit], wctx: WorkerContext, jobs: int, on_done: Done, *,
+def run_in_processes(fn: Callable[..., Any], tasks: list[Task], jobs: int, on_done: Done, *,
                      max_attempts: int = 3) -> None:
-    """Run ``units`` in ``jobs`` worker processes; call ``on_done(unit, records, where)`` in the
-    driver as each finishes (``records`` is ``None`` with ``where`` the reason when the unit could
-    not be run: its worker died ``max_attempts`` times, or it could not be sent).
+    """Run ``fn(*args)`` for every ``(key, args)`` of ``tasks`` in ``jobs`` worker processes;
+    call ``on_done(key, result, None)`` in the driver as each finishes, or
+    ``on_done(key, None, reason)`` when it failed (``fn`` raised, its arguments or result did
+    not pickle, or its worker died ``max_attempts`` times).
 
     Parameters
     ----------
-    units : list of tuple
-        From :func:`.units.unit_of`, in the order to submit them.
-    wctx : WorkerContext
-        The run's context, as workers rebuild it.
+    fn : callable
+        Picklable (a module-level function); so must be the arguments and the results.
+    tasks : list of (key, args)
+        In the order to submit them (keys distinct).
     jobs : int
         Worker processes (>= 1).
     on_done : callable
-        Called in the driver, in completion order, once per unit.
+        Called in the driver, in completion order, once per task.
     max_attempts : int
-        How many worker deaths a unit in flight may see before it is recorded as ``ERROR``.
+        How many worker deaths a task in flight may see before it is given up.
     """
     if jobs < 1:
         raise ValueError(f"run_in_processes: jobs must be >= 1, got {jobs!r}")
-    pending = deque(units)
-    deaths: dict[Unit, int] = {}
+    pending = deque(tasks)
+    deaths: dict[Hashable, int] = {}
     mp = _mp_context()
     while pending:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=mp,
                                    initializer=_init_worker, initargs=(os.getpid(),))
-        inflight: dict[Future, Unit] = {}
+        inflight: dict[Future, Task] = {}
         broken = False
         try:
             while (pending or inflight) and not broken:
                 while pending and len(inflight) < jobs:
-                    unit = pending.popleft()
+                    task = pending.popleft()
                     try:
-                        inflight[pool.submit(run_unit, unit, wctx)] = unit
+                        inflight[pool.submit(fn, *task[1])] = task
                     except BrokenProcessPool:
-                        pending.appendleft(unit)
+                        pending.appendleft(task)
                         broken = True
                         break
                 if not inflight:
                     break
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for fut in done:
-                    if isinstance(fut.exception(), BrokenProcessPool):
+                    exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
                         broken = True
                         continue
-                    unit = inflight.pop(fut)
-                    if fut.exception() is not None:  # the unit or its result did not pickle
-                        exc = fut.exception()
-                        on_done(unit, None, f"{type(exc).__name__}: {exc}")
+                    key = inflight.pop(fut)[0]
+                    if exc is not None:
+                        on_done(key, None, _reason(exc))
                     else:
-                        records, where = fut.result()
-                        on_done(unit, records, f"{where['host']}:{where['pid']}")
+                        on_done(key, fut.result(), None)
             if broken:  # keep what finished, resubmit what was running
                 retry = []
-                for fut, unit in list(inflight.items()):
+                for fut, task in list(inflight.items()):
                     if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        records, where = fut.result()
-                        on_done(unit, records, f"{where['host']}:{where['pid']}")
+                        on_done(task[0], fut.result(), None)
                         continue
-                    deaths[unit] = deaths.get(unit, 0) + 1
-                    if deaths[unit] >= max_attempts:
-                        on_done(unit, None, f"the worker process died while running it "
-                                            f"({deaths[unit]} times); not retried")
+                    deaths[task[0]] = deaths.get(task[0], 0) + 1
+                    if deaths[task[0]] >= max_attempts:
+                        on_done(task[0], None, f"the worker process died while running it "
+                                               f"({deaths[task[0]]} times); not retried")
                     else:
-                        retry.append(unit)
+                        retry.append(task)
                 pending.extendleft(reversed(retry))
         except BaseException:
             _terminate(pool)
             raise
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .records import Result
 from .registry import Check, Context
 from .store import RESULTS_NAME, DirectoryLock, ResultsFileError, atomic_write_json, load_results
-from .units import WorkerContext, error_result, run_check, unit_of
+from .units import WorkerContext, error_result, run_check, run_unit, unit_of
 
 __all__ = ["RunReport", "run_checks", "run_meta"]
 
@@ -126,25 +126,25 @@ def run_checks(checks: list[Check], ctx: Context, *, out: str | Path | None = No
                    delay=2.0, disable=not progress, leave=False)
         by_id = {c.id: c for c in todo}
 
-        def finished(unit: tuple[str, str, str], records: list[dict] | None, where: str) -> None:
-            c = by_id[unit[0]]
-            kept[c.id] = ([Result.from_dict(r) for r in records] if records is not None
-                          else [error_result(c, ctx, where)])
+        def finished(cid: str, records: list[dict] | None, failure: str | None) -> None:
+            c = by_id[cid]
+            kept[cid] = ([Result.from_dict(r) for r in records] if failure is None
+                         else [error_result(c, ctx, failure)])
             persist()
-            bar.set_postfix_str(c.id, refresh=False)
+            bar.set_postfix_str(cid, refresh=False)
             bar.update()
 
         if todo and (scheduler or jobs > 1):
             wctx = WorkerContext.of(ctx, defence_loader)
-            units = [unit_of(c) for c in todo]
+            tasks = [(c.id, (unit_of(c), wctx)) for c in todo]
             if scheduler:
                 from .cluster import run_on_cluster
 
-                run_on_cluster(units, wctx, scheduler, finished)
+                run_on_cluster(run_unit, tasks, scheduler, finished)
             else:
                 from .parallel import run_in_processes
 
-                run_in_processes(units, wctx, jobs, finished)
+                run_in_processes(run_unit, tasks, jobs, finished)
         else:
             for c in todo:
                 bar.set_postfix_str(c.id, refresh=False)

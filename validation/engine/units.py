@@ -31,7 +31,7 @@ from typing import Any, Callable
 from .records import Result, Status
 from .registry import Check, Context
 
-__all__ = ["WorkerContext", "run_check", "run_unit", "unit_of", "error_result", "pin_blas"]
+__all__ = ["WorkerContext", "run_check", "run_unit", "unit_of", "error_result"]
 
 
 def error_result(c: Check, ctx: Context | "WorkerContext", detail: str) -> Result:
@@ -134,27 +134,6 @@ def _loaded(wctx: WorkerContext) -> Callable[..., Any]:
         return _DEFENCES[key]
 
 
-_PINNED = False
-
-
-def pin_blas() -> None:
-    """One BLAS/OpenMP thread in this process, so N workers use N cores, not N × cores.
-
-    Sets the usual environment variables (read by libraries loaded later), loads SciPy's linear
-    algebra (its own OpenBLAS in wheels) and limits every loaded thread pool with threadpoolctl.
-    """
-    global _PINNED
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[var] = "1"
-    import scipy.linalg  # noqa: F401  (load the BLAS that the checks will call)
-    import scipy.sparse.linalg  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
-    _PINNED = True
-
-
 def unit_of(c: Check) -> tuple[str, str, str]:
     """What a worker is sent for check ``c``: its id, theorem and defining module (the worker
     finds the check in its own registry by id, importing that module if need be)."""
@@ -180,28 +159,21 @@ def _resolve(unit: tuple[str, str, str]) -> Check:
     return known[cid]
 
 
-def run_unit(unit: tuple[str, str, str], wctx: WorkerContext) -> tuple[list[dict], dict]:
+def run_unit(unit: tuple[str, str, str], wctx: WorkerContext) -> list[dict]:
     """The worker entry point: run the check ``unit`` (from :func:`unit_of`) under ``wctx``.
 
-    Returns the records as dicts (plain data crosses process boundaries) and where the unit ran
-    (``{"host": ..., "pid": ...}``).  Never raises for a failure of the check or of setting it up
-    (the check not found, the defence not loading): those become one ``ERROR`` record.
+    Returns the records as dicts (plain data crosses process boundaries).  Never raises for a
+    failure of the check or of setting it up (the check not found, the defence not loading):
+    those become one ``ERROR`` record.
     """
-    if not _PINNED:
-        pin_blas()
-    else:  # a unit may have loaded a new BLAS since
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1)
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
     try:
         c = _resolve(unit)
         ctx = wctx.context()
     except Exception as exc:
         stub = Check(id=unit[0], theorem=unit[1], fn=_missing, description="", claim="")
-        return [error_result(stub, wctx, f"cannot set up the check on worker {where['host']}: "
-                                         f"{_one_line(exc)}").to_dict()], where
-    return [r.to_dict() for r in run_check(c, ctx)], where
+        return [error_result(stub, wctx, f"cannot set up the check on {socket.gethostname()} "
+                                         f"(pid {os.getpid()}): {_one_line(exc)}").to_dict()]
+    return [r.to_dict() for r in run_check(c, ctx)]
 
 
 def _missing(ctx: Context) -> list[Result]:  # pragma: no cover - never called
