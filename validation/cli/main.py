@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from . import bench, check, figures, list as list_, reproduce
+from . import bench, certify, check, figures, list as list_, reproduce
 from .common import Parser, UsageError
 
 __all__ = ["main", "build_parser"]
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"specdef-toolkit {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     sub.required = True
-    for command in (list_, check, figures, reproduce, bench):
+    for command in (list_, check, certify, figures, reproduce, bench):
         command.add_parser(sub)
     for action in sub._choices_actions:  # each subcommand's --help opens with its summary
         parser = sub.choices[action.dest]

@@ -89,6 +89,9 @@ def check_lr_sweep(ctx: Context) -> list:
                               defended_budget=g.optimisers[name]["defended_budget"])
             if not math.isfinite(s0):
                 missing.append(OPTIMISERS[name].label)
+            elif slow < c and lower:  # the budget resolves less than the threshold
+                broken.append(f"{OPTIMISERS[name].label} (not within its budget, which resolves "
+                              f"only {slow:.3g}×)")
             elif slow < c:
                 broken.append(f"{OPTIMISERS[name].label} at lr {lr:.3g} in {s:g} steps "
                               f"({slow:.3g}× undefended)")
