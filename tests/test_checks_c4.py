@@ -14,8 +14,8 @@ import math
 import pytest
 
 from specdef.validation import Context, Status, run_checks, select
-from specdef.validation.certify import Grid, cell_status
-from specdef.validation.checks.c4 import CLAIMS, EXPECTED, claims_table
+from specdef.validation.certify import Grid, cell_status, claims_table
+from specdef.validation.checks.c4 import CLAIMS, EXPECTED
 from specdef.validation.checks.c4.attacker import fitted_exponent
 
 C4 = ["c4.lr_sweep", "c4.curvature_aware", "c4.alpha_threshold", "c4.injection", "c4.lora",

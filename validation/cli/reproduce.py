@@ -76,6 +76,9 @@ def report_markdown(report, made: dict, failed: dict, *, out: Path, timings: dic
             lines.append("| " + " | ".join([
                 f"`{r.check}`", f"`{r.theorem}`", r.status, _cell(r.empirical),
                 _cell(r.proven), _cell(r.detail)]) + " |")
+    from ..certify.report import claims_table
+
+    lines += claims_table(report.results)  # the paper's empirical claims (family c4)
     lines += ["", "## Figures", ""]
     for k, spec in enumerate(figures.figure_specs().values(), 1):
         lines.append(f"### Figure {k}: `{spec.name}`")

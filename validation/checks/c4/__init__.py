@@ -57,6 +57,5 @@ from .attacker import (check_alpha_threshold, check_curvature_aware,  # noqa: E4
 from .adapters import check_injection, check_lora  # noqa: E402,F401
 from .clipping import check_clipping  # noqa: E402,F401
 from .claims import CLAIMS, EXPECTED  # noqa: E402
-from .report import claims_table  # noqa: E402
 
-__all__ = ["CLAIMS", "EXPECTED", "claims_table"]
+__all__ = ["CLAIMS", "EXPECTED"]
