@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from ...engine.registry import Context, check
-from ...engine.tolerance import accumulated_rtol
+from ...engine.tolerance import accumulated_rtol, unit_roundoff
 from ..common import host, resolution_limit
 from .claims import claim_record, threshold
 from ...certify.grid import cell_status
@@ -104,13 +104,21 @@ def check_injection(ctx: Context) -> list:
         rows = {name: _pair(ctx, model, name, T) for name in EXACT}
         bit = next(iter(rows.values()))["tau"]
         tau = threshold(ctx, cid, resolution_limit())
+        # the released function itself differs from the undefended one by about α·u·(m + n):
+        # beyond the verdict's tolerance (float32 at α = 1e4) no trajectory can agree
+        shape = instance(ctx, model).W.shape
+        floor = PAPER_ALPHA * unit_roundoff(ctx.dtype) * sum(shape)
+        premise = floor <= resolution_limit()
+        why = (f"α·u·(m+n) = {floor:.2g} exceeds the tolerance {resolution_limit():.2g} in "
+               f"{ctx.dtype}: C·W̃ is not W to that accuracy")
         dev = {n: max(r["loss_difference"], r["weight_difference"]) for n, r in rows.items()}
         bad = [n for n, v in dev.items() if not v <= tau]
         worst = max(dev.values())
         shown = ", ".join(f"{OPTIMISERS[n].label} {v:.2g}" for n, v in dev.items())
         bitwise = [OPTIMISERS[n].label for n, v in dev.items() if v <= bit]
         out.append(claim_record(
-            ctx, cid, "injection_exact", model, holds=not bad, empirical=worst, proven=tau,
+            ctx, cid, "injection_exact", model, holds=(not bad) if premise else None,
+            empirical=worst, proven=tau, why_error=why,
             data=dict(optimisers=rows, steps=T, alpha=PAPER_ALPHA, tau=tau, tau_bitwise=bit,
                       bitwise=bitwise),
             params=dict(alpha=PAPER_ALPHA, steps=T),
@@ -122,7 +130,8 @@ def check_injection(ctx: Context) -> list:
         w = _pair(ctx, model, "adamw", T)
         out.append(claim_record(
             ctx, cid, "injection_adamw", model,
-            holds=bool(w["weight_difference"] <= tau and w["loss_difference"] <= tau),
+            holds=bool(w["weight_difference"] <= tau and w["loss_difference"] <= tau)
+            if premise else None, why_error=why,
             empirical=w["weight_difference"], proven=tau,
             data=dict(adamw=w, steps=T, tau=tau, tau_bitwise=bit),
             params=dict(alpha=PAPER_ALPHA, steps=T, weight_decay=1e-2),
