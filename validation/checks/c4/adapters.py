@@ -57,6 +57,10 @@ def _sweep(net, theta0, name: str, lrs, ctx: Context, steps: int, tol: float):
                            max_steps=steps, tol=tol)
 
 
+def _lr(lr: float | None) -> str:
+    return "none" if lr is None else f"{lr:.3g}"
+
+
 def _rank(ctx: Context) -> int:
     """The adapters' rank r, equal to the instance's k."""
     return int(ctx.pick(small=2, paper=4, large=8))
@@ -170,7 +174,7 @@ def check_injection(ctx: Context) -> list:
             detail=f"{model}, α=1e4, rank-{r} harmful update, Adam: rank-{r} parallel adapter "
                    + (f"{s1:g} steps (lr {lr1:.3g})" if math.isfinite(s1) else
                       f"not within {cap} steps")
-                   + f" vs undefended {s0:g} (lr {lr0}) = {slow:.3g}×; overhead "
+                   + f" vs undefended {s0:g} (lr {_lr(lr0)}) = {slow:.3g}×; overhead "
                      f"{ad.overhead:.4g} (r(m+n)/(mn) = {formula:.4g})"))
     return out
 
@@ -217,7 +221,7 @@ def check_lora(ctx: Context) -> list:
                 detail=f"{model}, α=1e4, rank-{r} LoRA on {label}, Adam over {len(lrs)} rates: "
                        + (f"{s1:g} steps (lr {lr1:.3g})" if math.isfinite(s1) else
                           f"not within {cap} steps")
-                       + f" vs LoRA on the undefended W {s0:g} (lr {lr0}): "
+                       + f" vs LoRA on the undefended W {s0:g} (lr {_lr(lr0)}): "
                          + (f"{slow:.3g}×" if math.isfinite(s1) else f"≥{slow:.3g}×")
                        + f"; diverged at {cells.count('diverged')} of {len(cells)} rates"))
     return out
