@@ -85,28 +85,28 @@ def add_parser(sub) -> None:
     p = sub.add_parser("certify", help="sweep the attacker's recipes against a defence and "
                        "write a certificate (exit 0: every recipe slowed, 1: broken)")
     p.add_argument("--defence", metavar="MODULE:FUNCTION", default=None,
-                   help="a function (W, alpha, k) -> (W_inflated, C) (default: SpecDef)")
+                   help="a function (W, alpha, k) -> (W_inflated, C); unset: SpecDef")
     p.add_argument("--alpha", type=_floats("--alpha"), default=None, metavar="A[,A]",
-                   help="α of the defence, each > 1; every one must hold (default: 1e4, the paper's)")
+                   help="α of the defence, each > 1; every one must hold; unset: 1e4, the paper's")
     p.add_argument("--k", type=_positive("--k", int), default=None,
-                   help="number of inflated singular values (default: 2)")
+                   help="number of inflated singular values; unset: 2")
     p.add_argument("--model", choices=MODELS, default="layer",
-                   help="the SpecDef regression layer or the tanh MLP (default: layer)")
+                   help="the SpecDef regression layer or the tanh MLP")
     p.add_argument("--optimisers", default=",".join(OPTIMISERS), metavar="NAME[,NAME]",
-                   help=f"among {', '.join(OPTIMISERS)} (default: all)")
+                   help=f"among {', '.join(OPTIMISERS)}")
     p.add_argument("--lrs", type=_lrs, default=None, metavar="LR[,LR]|START:STOP:N",
-                   help="learning rates for every optimiser (default: 11 rates over five "
-                        "decades around each optimiser's natural scale; --quick: 6)")
+                   help="learning rates for every optimiser; unset: 11 rates over five "
+                        "decades around each optimiser's natural scale (--quick: 6)")
     p.add_argument("--clip", type=_positive("--clip"), default=None,
-                   help="clip the global gradient norm (default: no clipping)")
+                   help="clip the global gradient norm; unset: no clipping")
     p.add_argument("--lora-ranks", type=_ints("--lora-ranks", 1), default=[], metavar="R[,R]",
                    help="add LoRA recipes (AdamW, adapters on W̃ and C) of these ranks")
     p.add_argument("--budget", type=_positive("--budget", int), default=None,
-                   help="updates for the undefended release (default 400; --quick: 300)")
+                   help="updates for the undefended release; unset: 400 (--quick: 300)")
     p.add_argument("--seeds", type=_positive("--seeds", int), default=1,
-                   help="seeds per configuration (0..N-1; default 1)")
+                   help="seeds per configuration (0..N-1)")
     p.add_argument("--min-slowdown", type=_positive("--min-slowdown"), default=10.0,
-                   help="slowdown every recipe must reach (default 10)")
+                   help="slowdown every recipe must reach")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="write DIR/certificate.json and the figure DIR/certificate.{png,pdf}")
     p.add_argument("--resume", action="store_true", help="keep the recipes finished in DIR")
