@@ -12,8 +12,7 @@ from typing import Any
 from ._adaptive import _AdamRule
 from ._backend import _brief, _one_of, eps as _eps, get_namespace, require_matrix, require_positive
 from ._errors import InputError
-from ._optim_common import (_batch_unvec, _batch_vec, _Context, _Rule, _require_betas,
-                            _require_unit, _run_rule)
+from ._optim_common import _Context, _Rule, _require_betas, _require_unit, _run_rule
 from ._optim_driver import OptResult
 
 __all__ = ["NS_COEFFS", "newton_schulz", "polar_factor", "muon"]
@@ -151,10 +150,13 @@ class _MuonRule(_Rule):
                     adam_u, adam_state = self.adam.direction(state["adam"], theta, g, t, xp)
                 parts.append(adam_u[..., b.start:b.stop])
                 continue
-            M = _batch_unvec(mh[..., b.start:b.stop], b.shape, xp)
-            O = (_polar(xp, M) if self.polar == "svd"
-                 else _ns(xp, M, self.coeffs, self.ns_steps, self.eps))
-            u = math.sqrt(max(1.0, b.shape[0] / b.shape[1])) * _batch_vec(O, xp)
+            # work on Mᵀ, the row-major view of the column-major block (no copy): Newton–Schulz
+            # runs on the same wide matrix either way, and vec(O) is a reshape of Oᵀ
+            Mt = xp.reshape(mh[..., b.start:b.stop], (*mh.shape[:-1], b.shape[1], b.shape[0]))
+            Ot = (_polar(xp, Mt) if self.polar == "svd"
+                  else _ns(xp, Mt, self.coeffs, self.ns_steps, self.eps))
+            u = math.sqrt(max(1.0, b.shape[0] / b.shape[1])) * xp.reshape(
+                Ot, (*Ot.shape[:-2], b.stop - b.start))
             if self.wd:
                 u = u + self.wd * theta[..., b.start:b.stop]
             parts.append(u)

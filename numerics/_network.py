@@ -76,22 +76,6 @@ def _vec_b(M: Any, shape: tuple[int, ...], xp: Any) -> Any:
     return xp.reshape(xp.matrix_transpose(M), (*M.shape[:-2], shape[0] * shape[1]))
 
 
-def _mm(xp: Any, A: Any, B: Any) -> Any:
-    """``A @ B`` with one operand a plain matrix and the other a stack: one large product.
-
-    NumPy multiplies a broadcast 2-D operand into a stack matrix by matrix (and slowly when the
-    2-D operand is on the left); folding the stack into the rows of one GEMM is several times
-    faster and gives the same numbers up to the order of the BLAS kernel's sums.
-    """
-    if A.ndim == 2 and B.ndim > 2:
-        return xp.matrix_transpose(_mm(xp, xp.matrix_transpose(B), xp.matrix_transpose(A)))
-    if B.ndim == 2 and A.ndim > 2:
-        k = A.shape[-1]
-        out = xp.reshape(A, (-1, k)) @ B
-        return xp.reshape(out, (*A.shape[:-1], B.shape[-1]))
-    return A @ B
-
-
 def _add(a: Any, b: Any) -> Any:
     return b if a is None else (a if b is None else a + b)
 
@@ -332,7 +316,9 @@ class Network:
             if g is None:
                 g = xp.zeros((*like.shape[:-1], math.prod(shape)), dtype=self.dtype)
             else:
-                g = _vec_b(g, shape, xp)
+                # matrix blocks arrive transposed (Gᵀ, computed contiguous): column-major
+                # vec(G) is then a reshape of Gᵀ, with no strided copy
+                g = g if len(shape) == 1 else xp.reshape(g, (*g.shape[:-2], math.prod(shape)))
                 want = (*like.shape[:-1], math.prod(shape))
                 if tuple(g.shape) != want:
                     g = g + xp.zeros(want, dtype=self.dtype)
@@ -348,7 +334,7 @@ class Network:
                 for s, facs in op[1]:
                     u, seq = h, [h]
                     for f in facs:
-                        u = _mm(xp, P[f], u)
+                        u = P[f] @ u
                         seq.append(u)
                     us.append(seq)
                     out = _add(out, s * u if s != 1.0 else u)
@@ -399,12 +385,12 @@ class Network:
                     ak = s * a if s != 1.0 else a
                     for k in range(len(facs) - 1, -1, -1):
                         f = facs[k]
-                        if f in train:
-                            G[f] = _add(G.get(f), _mm(xp, ak, xp.matrix_transpose(seq[k])))
+                        if f in train:  # stored transposed: (a u^T)^T = u a^T
+                            G[f] = _add(G.get(f), seq[k] @ xp.matrix_transpose(ak))
                         if i == first and not any(x in train for x in facs[:k]):
                             ak = None  # nothing below needs this adjoint
                             break
-                        ak = _mm(xp, xp.matrix_transpose(P[f]), ak)
+                        ak = xp.matrix_transpose(P[f]) @ ak
                     a_in = _add(a_in, ak)
                 a = a_in
         return G
@@ -417,9 +403,9 @@ class Network:
                 for (s, facs), seq in zip(op[1], rec):
                     ud, dseq = hd, [hd]
                     for k, f in enumerate(facs):
-                        nxt = None if ud is None else _mm(xp, P[f], ud)
+                        nxt = None if ud is None else P[f] @ ud
                         if f in V:
-                            nxt = _add(nxt, _mm(xp, V[f], seq[k]))
+                            nxt = _add(nxt, V[f] @ seq[k])
                         ud = nxt
                         dseq.append(ud)
                     useq.append(dseq)
@@ -500,19 +486,19 @@ class Network:
                     adk = s * ad if s != 1.0 else ad
                     for k in range(len(facs) - 1, -1, -1):
                         f = facs[k]
-                        if f in train:
-                            blk = _mm(xp, adk, xp.matrix_transpose(seq[k]))
+                        if f in train:  # stored transposed, see _join
+                            blk = seq[k] @ xp.matrix_transpose(adk)
                             if dseq[k] is not None:
-                                blk = blk + _mm(xp, ak, xp.matrix_transpose(dseq[k]))
+                                blk = blk + dseq[k] @ xp.matrix_transpose(ak)
                             HV[f] = _add(HV.get(f), blk)
                         if i == first and not any(x in train for x in facs[:k]):
                             ak = adk = None  # nothing below needs these adjoints
                             break
                         Ft = xp.matrix_transpose(P[f])
-                        adk = _mm(xp, Ft, adk)
+                        adk = Ft @ adk
                         if f in V:
-                            adk = adk + _mm(xp, xp.matrix_transpose(V[f]), ak)
-                        ak = _mm(xp, Ft, ak)
+                            adk = adk + xp.matrix_transpose(V[f]) @ ak
+                        ak = Ft @ ak
                     a_in, ad_in = _add(a_in, ak), _add(ad_in, adk)
                 a, ad = a_in, ad_in
         return self._join(HV, theta + v)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._adaptive import _adam_rule, _adamw_rule, _gd_rule, _sgd_rule
-from ._backend import _brief, get_namespace, require_matrix, require_positive, to_host
+from ._backend import _brief, backend_name, get_namespace, require_matrix, require_positive, to_host
 from ._curvature_optimisers import _adahessian_rule, _sophia_rule
 from ._deep_linear import LinearChain
 from ._errors import InputError
@@ -149,6 +149,22 @@ class GridResult:
                 f"steps_recorded={self.record_steps.size}, status={counts})")
 
 
+#: Bytes of one ``(rows, p)`` state array per block of configurations on NumPy: blocks run all
+#: their steps before the next starts, so their state stays in the L2 cache.
+_CACHE_BYTES = 2**17
+
+
+def _slice_rows(run: Network, net: Network, lo: int, hi: int, xp: Any) -> Network:
+    """The row-stacked network restricted to configurations ``lo:hi``."""
+    out = copy.copy(run)
+    out.params0 = {k: (v if k in net.train else v[lo:hi, ...]) for k, v in run.params0.items()}
+    out.X, out.Y, out._Xin, out._Yin = (a[lo:hi, ...] for a in (run.X, run.Y, run._Xin,
+                                                                  run._Yin))
+    out._c = run._c[lo:hi]
+    out._Q = None if run._Q is None else run._Q[lo:hi, ...]
+    return out
+
+
 def _where_tree(xp: Any, keep: Any, new: Any, old: Any) -> Any:
     if isinstance(new, dict):
         return {k: _where_tree(xp, keep, new[k], old[k]) for k in new}
@@ -177,7 +193,8 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
                     seeds: Sequence[int] = (0,), options: dict | None = None,
                     max_steps: int = 1000, tol: float = 1e-8, atol: float | None = None,
                     clip: float | None = None, schedule: Any = None, train: Any = None,
-                    record_every: int = 1, divergence_factor: float = 1e12) -> GridResult:
+                    record_every: int = 1, divergence_factor: float = 1e12,
+                    chunk: int | None = None) -> GridResult:
     """Run one optimiser over a grid of models × learning rates × seeds as one batched program.
 
     Parameters
@@ -200,6 +217,10 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
         Keyword arguments of the single-run optimiser (``momentum``, ``betas``, ``polar``, …).
     max_steps, tol, atol, clip, schedule, train, record_every, divergence_factor
         As the single-run optimisers, applied to every configuration.
+    chunk : int, optional
+        Configurations per block; each block runs all its steps before the next (default: all
+        of them on a GPU; on NumPy as many as keep a ``(rows, p)`` array within 128 KiB, so the
+        state stays in cache).  Results do not depend on it.
 
     Returns
     -------
@@ -259,16 +280,18 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
     atol = None if atol is None else require_positive(func, "atol", atol)
     factor = require_positive(func, "divergence_factor", divergence_factor)
     record_every = require_positive(func, "record_every", record_every, integer=True)
+    if chunk is not None:
+        chunk = require_positive(func, "chunk", chunk, integer=True)
     sched = _require_schedule(func, schedule)
     c = None if clip is None else require_positive(func, "clip", clip)
     A, L, S, p = len(nets), lr_h.size, len(seeds_h), net.n_params
     B = A * L * S
     starts = _theta_stack(func, theta0, A, S, p, xp)
-    T = xp.concat([xp.broadcast_to(st[None, :, :], (L, S, p)) for st in starts], axis=0)
-    T = xp.reshape(xp.astype(T, net.dtype), (B, p))
+    T_all = xp.concat([xp.broadcast_to(st[None, :, :], (L, S, p)) for st in starts], axis=0)
+    T_all = xp.reshape(xp.astype(T_all, net.dtype), (B, p))
     mask = _train_mask(func, net, train, xp, p)
     if A > 1:  # frozen parameters, X and Y differ per model: stack them along the rows
-        run = copy.copy(net)
+        run_all = copy.copy(net)
         rep = L * S
 
         def stack(arrs: list) -> Any:
@@ -276,97 +299,119 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
             return xp.reshape(xp.broadcast_to(st[:, None, ...], (A, rep, *arrs[0].shape)),
                               (B, *arrs[0].shape))
 
-        run.params0 = {k: (v if k in net.train else stack([n.params0[k] for n in nets]))
-                       for k, v in net.params0.items()}
-        run.X, run.Y = stack([n.X for n in nets]), stack([n.Y for n in nets])
-        run._Xin, run._Yin = stack([n._Xin for n in nets]), stack([n._Yin for n in nets])
-        run._c = xp.reshape(stack([xp.asarray(n._c, dtype=net.dtype) for n in nets]), (B,))
-        run._Q = None if net._Q is None else stack([n._Q for n in nets])
+        run_all.params0 = {k: (v if k in net.train else stack([n.params0[k] for n in nets]))
+                           for k, v in net.params0.items()}
+        run_all.X, run_all.Y = stack([n.X for n in nets]), stack([n.Y for n in nets])
+        run_all._Xin = stack([n._Xin for n in nets])
+        run_all._Yin = stack([n._Yin for n in nets])
+        run_all._c = xp.reshape(stack([xp.asarray(n._c, dtype=net.dtype) for n in nets]), (B,))
+        run_all._Q = None if net._Q is None else stack([n._Q for n in nets])
     else:
-        run = net
+        run_all = net
     loss_star = [n.loss_star for n in nets]
     use_gap = all(ls is not None for ls in loss_star)
-    ref = np.repeat(np.asarray([ls if use_gap else 0.0 for ls in loss_star], dtype=float),
-                    L * S)
-    gens = [np.random.default_rng(seeds_h[b % S]) for b in range(B)]
-    ctx = _Context(xp, net.dtype, _blocks(net, p), mask, gens, hvp=run.hvp,
-                   sampled_grad=run.sampled_grad)
-    lr_rows = np.repeat(np.tile(lr_h, A), S)  # row b = (a·L + l)·S + s
+    lr_all = np.repeat(np.tile(lr_h, A), S)  # row b = (a·L + l)·S + s
+    ref_all = np.repeat(np.asarray([ls if use_gap else 0.0 for ls in loss_star], dtype=float),
+                        L * S)
 
-    def host2(Lv: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
-        gn = xp.linalg.vector_norm(g, axis=-1)
-        h = np.asarray(to_host(xp.stack([xp.astype(Lv, gn.dtype), gn])), dtype=np.float64)
-        return h[0], h[1]
+    def rows(lo: int, hi: int) -> tuple:
+        """Run configurations ``lo:hi`` through all steps (one cache-sized block)."""
+        run = run_all if A == 1 else _slice_rows(run_all, net, lo, hi, xp)
+        T = T_all[lo:hi, ...]
+        ref = ref_all[lo:hi]
+        gens = [np.random.default_rng(seeds_h[b % S]) for b in range(lo, hi)]
+        ctx = _Context(xp, net.dtype, _blocks(net, p), mask, gens, hvp=run.hvp,
+                       sampled_grad=run.sampled_grad)
+        lr_rows = lr_all[lo:hi]
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        g = run.grad(T)
-        Lh, gnh = host2(run.loss(T), g)
-    status = np.full(B, "max_steps", dtype=object)
-    steps = np.full(B, max_steps, dtype=np.int64)
-    div_at = np.full(B, -1, dtype=np.int64)
-    active = np.isfinite(Lh) & np.isfinite(gnh)
-    status[~active], steps[~active], div_at[~active] = "diverged", 0, 0
-    dev0 = np.abs(Lh - ref)
-    val0 = (Lh - ref) if use_gap else gnh
+        def host2(Lv: Any, g: Any) -> tuple[np.ndarray, np.ndarray]:
+            gn = xp.linalg.vector_norm(g, axis=-1)
+            h = np.asarray(to_host(xp.stack([xp.astype(Lv, gn.dtype), gn])), dtype=np.float64)
+            return h[0], h[1]
 
-    def met(Lv: np.ndarray, gv: np.ndarray) -> np.ndarray:
-        val = (Lv - ref) if use_gap else gv
-        bound = atol if atol is not None else tol * val0
-        return val <= bound
-
-    done0 = active & met(Lh, gnh)
-    status[done0], steps[done0] = "converged", 0
-    active &= ~done0
-    L_ok, gn_ok = np.where(np.isfinite(Lh), Lh, 0.0), np.where(np.isfinite(gnh), gnh, 0.0)
-    hist_L, hist_g, rsteps = [L_ok.copy()], [gn_ok.copy()], [0]
-    T_ok = T
-    state = rule.init(T, ctx)
-    t = 0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while t < max_steps and active.any():
-            t += 1
-            lr_t = lr_rows * _multiplier(func, sched, t - 1)
-            gm = g if mask is None else xp.where(mask, g, xp.zeros_like(g))
-            if c is not None:
-                gm = _clip(xp, gm, c)
-            u, new_state = rule.step(state, T, gm, t, ctx)
-            new = T - xp.asarray(lr_t[:, None], dtype=net.dtype) * u
-            if mask is not None:
-                new = xp.where(mask, new, T)
-            changed = np.asarray(to_host(xp.any(new != T, axis=-1)), dtype=bool)
-            stalled = active & ~changed & (lr_t > 0)
-            status[stalled], steps[stalled] = "stalled", t - 1
-            active &= ~stalled
-            if active.all():  # the common case: no row to hold back
-                T, state = new, new_state
-            else:
-                keep = xp.asarray(active)[:, None]
-                T = xp.where(keep, new, T)
-                state = _where_tree(xp, keep, new_state, state)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             g = run.grad(T)
-            if t % record_every and t != max_steps:
-                continue
             Lh, gnh = host2(run.loss(T), g)
-            finite = np.isfinite(Lh) & np.isfinite(gnh)
-            bad = active & ~finite
-            blown = active & finite & (dev0 > 0) & (np.abs(Lh - ref) > factor * dev0)
-            gone = bad | blown
-            status[gone], steps[gone], div_at[gone] = "diverged", t, t
-            ok = active & finite
-            L_ok, gn_ok = np.where(ok, Lh, L_ok), np.where(ok, gnh, gn_ok)
-            T_ok = T if ok.all() else xp.where(xp.asarray(ok)[:, None], T, T_ok)
-            conv = active & ~gone & met(Lh, gnh)
-            status[conv], steps[conv] = "converged", t
-            active &= ~(gone | conv)
-            if gone.any():  # diverged rows restart from their last finite iterate, frozen
-                T = xp.where(xp.asarray(gone)[:, None], T_ok, T)
-                g = xp.where(xp.asarray(gone)[:, None], xp.zeros_like(g), g)
-            hist_L.append(L_ok.copy())
-            hist_g.append(gn_ok.copy())
-            rsteps.append(t)
+        status = np.full(hi - lo, "max_steps", dtype=object)
+        steps = np.full(hi - lo, max_steps, dtype=np.int64)
+        div_at = np.full(hi - lo, -1, dtype=np.int64)
+        active = np.isfinite(Lh) & np.isfinite(gnh)
+        status[~active], steps[~active], div_at[~active] = "diverged", 0, 0
+        dev0 = np.abs(Lh - ref)
+        val0 = (Lh - ref) if use_gap else gnh
+
+        def met(Lv: np.ndarray, gv: np.ndarray) -> np.ndarray:
+            val = (Lv - ref) if use_gap else gv
+            bound = atol if atol is not None else tol * val0
+            return val <= bound
+
+        done0 = active & met(Lh, gnh)
+        status[done0], steps[done0] = "converged", 0
+        active &= ~done0
+        L_ok, gn_ok = np.where(np.isfinite(Lh), Lh, 0.0), np.where(np.isfinite(gnh), gnh, 0.0)
+        hist_L, hist_g, rsteps = [L_ok.copy()], [gn_ok.copy()], [0]
+        T_ok = T
+        state = rule.init(T, ctx)
+        t = 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while t < max_steps and active.any():
+                t += 1
+                lr_t = lr_rows * _multiplier(func, sched, t - 1)
+                gm = g if mask is None else xp.where(mask, g, xp.zeros_like(g))
+                if c is not None:
+                    gm = _clip(xp, gm, c)
+                u, new_state = rule.step(state, T, gm, t, ctx)
+                new = T - xp.asarray(lr_t[:, None], dtype=net.dtype) * u
+                if mask is not None:
+                    new = xp.where(mask, new, T)
+                changed = np.asarray(to_host(xp.any(new != T, axis=-1)), dtype=bool)
+                stalled = active & ~changed & (lr_t > 0)
+                status[stalled], steps[stalled] = "stalled", t - 1
+                active &= ~stalled
+                if active.all():  # the common case: no row to hold back
+                    T, state = new, new_state
+                else:
+                    keep = xp.asarray(active)[:, None]
+                    T = xp.where(keep, new, T)
+                    state = _where_tree(xp, keep, new_state, state)
+                g = run.grad(T)
+                if t % record_every and t != max_steps:
+                    continue
+                Lh, gnh = host2(run.loss(T), g)
+                finite = np.isfinite(Lh) & np.isfinite(gnh)
+                bad = active & ~finite
+                blown = active & finite & (dev0 > 0) & (np.abs(Lh - ref) > factor * dev0)
+                gone = bad | blown
+                status[gone], steps[gone], div_at[gone] = "diverged", t, t
+                ok = active & finite
+                L_ok, gn_ok = np.where(ok, Lh, L_ok), np.where(ok, gnh, gn_ok)
+                T_ok = T if ok.all() else xp.where(xp.asarray(ok)[:, None], T, T_ok)
+                conv = active & ~gone & met(Lh, gnh)
+                status[conv], steps[conv] = "converged", t
+                active &= ~(gone | conv)
+                if gone.any():  # diverged rows restart from their last finite iterate, frozen
+                    T = xp.where(xp.asarray(gone)[:, None], T_ok, T)
+                    g = xp.where(xp.asarray(gone)[:, None], xp.zeros_like(g), g)
+                hist_L.append(L_ok.copy())
+                hist_g.append(gn_ok.copy())
+                rsteps.append(t)
+        T_fin = xp.where(xp.asarray(status != "diverged")[:, None], T, T_ok)
+        return status, steps, div_at, hist_L, hist_g, rsteps, T_fin
+
+    if chunk is None:
+        chunk = B if backend_name(xp) != "numpy" else max(1, _CACHE_BYTES // (8 * p))
+    outs = [rows(lo, min(B, lo + chunk)) for lo in range(0, B, chunk)]
+    n_rec = max(len(o[5]) for o in outs)
+    rsteps = max((o[5] for o in outs), key=len)
+    status = np.concatenate([o[0] for o in outs])
+    steps = np.concatenate([o[1] for o in outs])
+    div_at = np.concatenate([o[2] for o in outs])
+    hist_L = np.concatenate([np.stack(o[3] + [o[3][-1]] * (n_rec - len(o[3]))) for o in outs],
+                            axis=1)
+    hist_g = np.concatenate([np.stack(o[4] + [o[4][-1]] * (n_rec - len(o[4]))) for o in outs],
+                            axis=1)
+    T_fin = outs[0][6] if len(outs) == 1 else xp.concat([o[6] for o in outs], axis=0)
     shape = (A, L, S)
-    T_fin = xp.where(xp.asarray(active | (status == "converged") | (status == "stalled")
-                                | (status == "max_steps"))[:, None], T, T_ok)
     params = {"max_steps": max_steps, "tol": tol, "atol": atol, "record_every": record_every,
               "divergence_factor": factor, "clip": c, "schedule": repr(sched),
               "train": train if train is None or isinstance(train, (str, list, tuple))
@@ -376,6 +421,6 @@ def sweep_optimiser(model: Any, theta0: Any, method: str, lrs: Any, *,
         method=method, lrs=lr_h, seeds=np.asarray(seeds_h, dtype=np.int64), n_models=A,
         status=np.asarray(status.astype(str)).reshape(shape), steps=steps.reshape(shape),
         diverged_at=div_at.reshape(shape),
-        loss=np.stack(hist_L).reshape((-1, *shape)), grad_norm=np.stack(hist_g).reshape(
-            (-1, *shape)), record_steps=np.asarray(rsteps, dtype=np.int64),
+        loss=hist_L.reshape((-1, *shape)), grad_norm=hist_g.reshape((-1, *shape)),
+        record_steps=np.asarray(rsteps, dtype=np.int64),
         theta=xp.reshape(T_fin, (A, L, S, p)), params=params)

@@ -66,6 +66,21 @@ def test_alpha_axis_with_frozen_compensation():
     assert best[0]["steps"] < best[1]["steps"] < best[2]["steps"]  # the defence slows GD
 
 
+def test_blocks_of_configurations_give_the_same_grid():
+    alphas = [1.0, 10.0]
+    models = [_layer(alpha=a, train="W") for a in alphas]
+    kw = dict(seeds=[0, 1], max_steps=200, tol=1e-6, record_every=7)
+    ref = nm.sweep_optimiser(models, [m.theta0 for m in models], "sophia", [1e-3, 0.5, 50.0],
+                             chunk=12, **kw)
+    for chunk in (1, 5):
+        r = nm.sweep_optimiser(models, [m.theta0 for m in models], "sophia", [1e-3, 0.5, 50.0],
+                               chunk=chunk, **kw)
+        assert np.array_equal(r.status, ref.status) and np.array_equal(r.steps, ref.steps)
+        np.testing.assert_allclose(r.loss, ref.loss, rtol=1e-12)
+        np.testing.assert_allclose(r.theta, ref.theta, rtol=1e-12)
+        assert np.array_equal(r.record_steps, ref.record_steps)
+
+
 def test_network_form_agrees_with_the_specdef_layer():
     """The compressed network (d_0 columns) and the layer agree to rounding on a smooth run."""
     model = _layer()
