@@ -18,11 +18,12 @@ from ._style import DOUBLE, PALETTE, empirical_kw, new_figure, proven_kw, styled
 CAPTION = """Learning-rate windows of gradient descent on a SpecDef layer stored in a low-precision
 format (weights in the format, compute in float32; C and W̃ trained jointly). For each format and
 inflation factor α: blue, the largest stable learning rate 2/λ_max of the joint Hessian (markers
-measured, dashed 2/(α²s) with s = λ_max/α² of the layer); vermillion, the smallest learning rate
+measured, dashed 2/(α²s)); vermillion, the smallest learning rate
 whose first step changes any stored entry of W̃ (markers measured by bisection on the actual
-rounded step, dashed u·α²·r, u the format's unit round-off, r the layer's weight-to-gradient ratio
-as the format sees it). Learning rates between the two (green band) are both stable and effective;
-the band closes at α* (green vertical line), where 2/(α²s) = u·α²·r, α* = (2/(u r s))^¼. Dotted
+rounded step, dashed u·α²·r, u the format's unit round-off, r = min |W/G| the weight-to-gradient
+ratio of the undefended layer, s = σ₁(WΣₓWᵀ)). Learning rates between the two (green band) are both stable and effective;
+the band closes at α* (green vertical line, measured), predicted where 2/(α²s) = u·α²·r, i.e.
+α* = (2/(u r s))^¼, up to the factor 2^¼ of the binade position of the limiting weight. Dotted
 horizontal lines: the format's smallest normal number N and half its smallest subnormal S/2; a
 stable rate below S/2 rounds to 0. Dashed grey vertical: the paper's α = 10⁶. Panel titles give
 the verdict of the check on the paper's claim that α ≥ 10⁶ pushes the feasible rate below the
@@ -159,7 +160,7 @@ def make(results: dict):
         Line2D([], [], **proven_kw(PALETTE["vermillion"]), label=r"$u\,\alpha^2 r$"),
         Patch(color=PALETTE["green"], alpha=0.25, label="stable and effective"),
         Line2D([], [], color=PALETTE["green"], linewidth=1.0,
-               label=r"$\alpha^*=(2/(u\,r\,s))^{1/4}$"),
+               label=r"$\alpha^*$: the window closes (measured)"),
         Line2D([], [], color=PALETTE["grey"], linestyle=(0, (3, 2)), linewidth=0.9,
                label=r"paper: $\alpha=10^6$"),
         Line2D([], [], color=PALETTE["orange"], linestyle=":", label=r"smallest normal $N$"),

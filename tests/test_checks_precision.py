@@ -26,6 +26,10 @@ def _by(report, check_id):
 
 def test_precision_checks_pass_at_small_size(report):
     assert report.passed, [(r.check, r.status, r.detail) for r in report.results if not r.passed]
+    for r in report.results:  # every verdict names two different code paths
+        if not r.is_data:
+            prov = r.data["provenance"]
+            assert prov["empirical"] != prov["proven"], r.check
     assert {r.check for r in report.results} == {
         "precision.function_preservation", "precision.stall_threshold.gd",
         "precision.stall_threshold.adamw", "precision.gd_window", "precision.paper_claim"}
@@ -62,6 +66,10 @@ def test_window_and_paper_claim_per_format(report):
     for fmt in ("bfloat16", "float16", "float8_e4m3fn"):
         assert "window closes at α*" in closing[fmt].detail
         assert 1 < closing[fmt].empirical < 1e3  # closed by absorption far below 10⁶
+    for fmt in ("bfloat16", "float16", "float32"):
+        assert closing[fmt].status == Status.TIGHT
+        assert 1 - 1e-6 <= closing[fmt].ratio <= 2 ** 0.25 * 1.01  # the binade band
+    assert closing["float8_e4m3fn"].status == Status.MEASURED  # data: the gradient moves too
     assert claims["bfloat16"].status == Status.REFUTED and claims["bfloat16"].passed
     assert claims["float32"].status == Status.REFUTED
     for fmt in ("float16", "float8_e4m3fn", "float8_e5m2"):
@@ -76,11 +84,14 @@ def test_window_and_paper_claim_per_format(report):
     ("precision.stall_threshold.gd", GD, 1.01), ("precision.stall_threshold.gd", GD, 0.99),
     ("precision.stall_threshold.adamw", ADAM, 1.01),
     ("precision.stall_threshold.adamw", ADAM, 0.99),
-    ("precision.gd_window", CLOSING, 1.3), ("precision.gd_window", BELOW, 1.01)])
+    ("precision.gd_window", CLOSING, 0.7), ("precision.gd_window", CLOSING, 1.6),
+    ("precision.gd_window", BELOW, 1.01), ("precision.gd_window", BELOW, 0.99)])
 def test_planted_error_is_caught(check_id, theorem, factor):
     rep = run_checks(select([check_id]), Context(perturb={theorem: factor}), progress=False)
     assert not rep.passed
     bad = [r for r in rep.results if not r.passed]
+    if theorem in (CLOSING, BELOW):  # every verdict record of that theorem fails
+        assert all(not r.passed for r in rep.results if r.theorem == theorem and not r.is_data)
     assert {r.status for r in bad} <= {Status.VIOLATED, Status.LOOSE}
     if theorem in (GD, ADAM):  # a 1 % error is caught in every mixed-model record
         mixed = [r for r in rep.results if r.params.get("model") == "mixed"]

@@ -34,9 +34,12 @@ Checks
 ``precision.gd_window``  (``precision.gd_window.closing_alpha``, ``…stable_rate_below``; exact)
     Per format (mixed model, GD, C and W̃ trained jointly): the α* where the measured stall
     threshold meets the stable rate ``2/λ_max`` of the joint Hessian (window closed), against
-    ``(2/(u r s))^(1/4)`` within the binade band ``2^(1/4)``; the α where the stored stable rate
-    ``fl_F(2/λ_max)`` becomes subnormal (rtol ``2^−p``) and 0 (rtol 1e-6), against
-    ``(2/(sℓ))^(1/2)``.  ``data`` of the closing records carries the curves of figure 8.
+    ``(2/(u r s))^(1/4)`` with ``s = σ_1(WΣ_xWᵀ)`` and ``r = min|W/G|`` of the undefended
+    float64 layer, within the binade band ``2^(1/4)(1 + 3u/ρ)^(1/4)`` (a verdict for bfloat16,
+    float16 and float32; data for the float8 formats, whose stored weights move the gradient
+    itself); the α where the stored stable rate ``fl_F(2/λ_max)`` becomes subnormal (the real
+    rate below ``N − S/2``) and 0 (below ``S/2``), against ``(2/(sℓ))^(1/2)``, rtol
+    ``1e-6 + √(‖Σ_x‖/s)/α²``.  ``data`` of the closing records carries the curves of figure 8.
 ``precision.paper_claim``  (``precision.paper_claim.<format>``, upper)
     The paper's "α ≥ 10⁶ pushes the feasible learning rate below the smallest effective learning
     rate (subnormal region)" per format: measured ``max(α*, α_subnormal)`` against 10⁶,

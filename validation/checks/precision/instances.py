@@ -153,7 +153,15 @@ def _window(ctx: Context, fmt: str) -> dict:
     grid = [float(x) for x in np.geomspace(1.0, 1e8, 33)]
     curves = {"alpha": grid, "eta_stable": [2.0 / lam_max(al) for al in grid],
               "eta_stall": [stall(al) if al < overflow_alpha else None for al in grid]}
+    Sx = X @ X.T / X.shape[1]
+    s_closed = float(np.linalg.eigvalsh(W @ Sx @ W.T)[-1])  # σ_1(WΣ_xWᵀ): C-block of H is α²·that
+    rel_residual = float(np.linalg.norm(W @ X - Y) / np.linalg.norm(W @ X))
+    G0 = (W @ X - Y) @ X.T / X.shape[1]  # the undefended layer's gradient, float64
+    moving = G0 != 0
+    r_closed = float(np.min(np.abs(W[moving]) / np.abs(G0[moving])))
     return dict(alpha_star=alpha_star, alpha_sub=alpha_sub, alpha_zero=alpha_zero,
+                s_closed=s_closed, r_closed=r_closed, sigma_x=float(np.linalg.eigvalsh(Sx)[-1]),
+                rel_residual=rel_residual,
                 r=eta1 / F.unit_roundoff, r_star=eta_star / (F.unit_roundoff * alpha_star**2),
                 s_star=lam_max(alpha_star) / alpha_star**2,
                 s_sub=lam_max(alpha_sub) / alpha_sub**2,

@@ -78,6 +78,8 @@ def check_function_preservation(ctx: Context) -> list:
                         outside_model=outside)
             rec = points_record(ctx, CID, THEOREM, pts, "upper", what="α points", data=data,
                                 extra_params=dict(format=fmt, model=mod))
+            rec.declare(f"measurement: numerics.preservation_error in {fmt} ({mod}), "
+                        f"ml_dtypes rounding", f"closed form: {THEOREM} c·α·u")
             head = (f"{SHORT[fmt]} {mod}: err(α=1e4) = "
                     + (f"{at4:.3g} ({at4 / (1e4 * u):.2g}·α·u)" if math.isfinite(at4)
                        else "inf (W̃ overflows)"))

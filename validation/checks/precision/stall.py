@@ -32,9 +32,10 @@ def _predicted(ctx: Context, theorem: str, fmt: Any, alpha: float, Ws: np.ndarra
 
     Normal entries: the stall theorem with ``f`` (GD) or ``E`` (Adam) the binade fraction or the
     exponent of the stored entry, halved
-    where the step moves a power of two toward zero (``derived`` of the absorbed-update theorem:
-    the gap below ``2^e`` is half as wide).  Subnormal entries: the absorbed-update radius at the
-    smallest normal exponent over ``|D|``.  Entries with ``D = 0`` never move.
+    where the step moves a power of two above the smallest normal toward zero (``derived`` of the
+    absorbed-update theorem: the gap below ``2^e`` is half as wide; below N it is S = ulp(N)).
+    Subnormal entries: the absorbed-update radius at the smallest normal exponent over ``|D|``.
+    Entries with ``D = 0`` never move.
 
     Returns ``(threshold, delta)``: the predicted threshold and the smallest update size
     ``η_ij·|D_ij|`` among the entries whose threshold is within a factor 2 of it (the updates a
@@ -64,7 +65,9 @@ def _predicted(ctx: Context, theorem: str, fmt: Any, alpha: float, Ws: np.ndarra
         e = int(math.frexp(1.0)[1])  # any binade: the ratio of the two radii is exponent-free
         half = (evaluate_derived(ctx, ABSORB, "radius_below_power_of_two", p=F.precision, e=e)
                 / evaluate_derived(ctx, ABSORB, "radius", p=F.precision, e=e))
-        v = np.where(toward_zero & (f[normal] == 1.0), half * v, v)
+        # at the smallest normal N the gap below is the subnormal spacing S = ulp(N): no halving
+        power = (f[normal] == 1.0) & (aw[normal] > F.smallest_normal)
+        v = np.where(toward_zero & power, half * v, v)
         out.append((v, np.abs(D[normal])))
     if sub.any():
         radius = ctx.proven(ABSORB, p=F.precision, e=F.min_exponent)
@@ -145,6 +148,9 @@ def _run(ctx: Context, cid: str, theorem: str, rule_name: str) -> list:
                 data["other_model"] = notes.pop(fmt)
             rec = points_record(ctx, cid, theorem, pts, "exact", what="α points", data=data,
                                 extra_params=dict(format=fmt, model=mod))
+            rec.declare("simulation: numerics.stall_threshold (bisection on the rounded "
+                        "update_step of the stored W̃)",
+                        f"closed form: {theorem} per entry of the stored W̃ and direction")
             head = f"{SHORT[fmt]} {mod}: slope {slope:.3g}" if slope is not None else \
                 f"{SHORT[fmt]} {mod}"
             rec.detail = head + "; " + rec.detail.replace(
