@@ -102,8 +102,9 @@ def window_measurements(ctx: Context, fmt: str) -> dict:
     * ``alpha_star``: the α where the smallest effective GD rate (:func:`numerics.stall_threshold`
       on the stored W̃) first exceeds the stable rate;
     * ``alpha_sub``, ``alpha_zero``: the α where ``fl_F(2/λ_max)`` becomes subnormal, then 0;
-    * ``r`` (``η*(1)/u``), ``r_star`` (``η*(α*)/(u α*²)``) and ``s`` (``λ_max/α²``) of the layer,
-      and the curves for the figure.
+    * the undefended layer's ``s_closed = σ_1(WΣ_xWᵀ)`` and ``r_closed = min|W/G|`` (float64),
+      ``r_measured = η*(1)/u`` in the format, ``‖Σ_x‖``, ``ρ = ‖WX − Y‖/‖WX‖``, and the curves
+      for the figure.
     """
     key = (fmt, ctx.seed, ctx.size, id(ctx.defence))
     if key not in _CACHE:  # the window and paper-claim checks share one measurement
@@ -149,7 +150,7 @@ def _window(ctx: Context, fmt: str) -> dict:
 
     alpha_sub = _bisect(lambda al: stored_rate(al) < F.smallest_normal, 1.0, 1e40)
     alpha_zero = _bisect(lambda al: stored_rate(al) == 0.0, 1.0, 1e40)
-    eta1, eta_star = stall(1.0), stall(alpha_star)
+    eta1 = stall(1.0)
     grid = [float(x) for x in np.geomspace(1.0, 1e8, 33)]
     curves = {"alpha": grid, "eta_stable": [2.0 / lam_max(al) for al in grid],
               "eta_stall": [stall(al) if al < overflow_alpha else None for al in grid]}
@@ -162,10 +163,6 @@ def _window(ctx: Context, fmt: str) -> dict:
     return dict(alpha_star=alpha_star, alpha_sub=alpha_sub, alpha_zero=alpha_zero,
                 s_closed=s_closed, r_closed=r_closed, sigma_x=float(np.linalg.eigvalsh(Sx)[-1]),
                 rel_residual=rel_residual,
-                r=eta1 / F.unit_roundoff, r_star=eta_star / (F.unit_roundoff * alpha_star**2),
-                s_star=lam_max(alpha_star) / alpha_star**2,
-                s_sub=lam_max(alpha_sub) / alpha_sub**2,
-                s_zero=lam_max(alpha_zero) / alpha_zero**2,
-                s_inf=lam_max(1e8) / 1e16, u=F.unit_roundoff, N=F.smallest_normal,
+                r_measured=eta1 / F.unit_roundoff, u=F.unit_roundoff, N=F.smallest_normal,
                 S=F.smallest_subnormal, p=F.precision, overflow_alpha=overflow_alpha,
                 shape=list(W.shape), **curves)
