@@ -77,7 +77,7 @@ _CLAIM_EXPECT = {"bfloat16": "refuted", "float16": "holds", "float8_e4m3fn": "ho
                  "float8_e5m2": "holds", "float32": "refuted"}
 PAPER_ALPHA = 10**6
 LAYER_BOX = (sp.Rational(1, 100), sp.Integer(100))  # s and r of a layer normalised near 1
-_REF = "THEORY.md §8 (number formats); Higham (2002) Accuracy and Stability, §2.1"
+_REF = "docs/theory/number_formats.rst; Higham (2002) Accuracy and Stability, §2.1"
 
 p, e = sp.Symbol("p", positive=True, integer=True), sp.Symbol("e", integer=True)
 alpha, u, ratio, f = sp.symbols("alpha u ratio f", positive=True)

@@ -1,4 +1,5 @@
-"""Number formats (THEORY §3, §8): function preservation, stall thresholds, the GD window.
+"""Number formats (docs/theory/number_formats.rst): function preservation, stall thresholds,
+the GD window.
 
 SpecDef's inflated weights are α times larger than the originals; in bfloat16, float16 and
 float8 that turns the rate control into something else.  These checks measure it per format
