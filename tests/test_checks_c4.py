@@ -52,7 +52,7 @@ def test_every_record_states_claim_data_and_a_verdict(report):
         json.dumps(r.to_dict(), allow_nan=False)
         assert r.status in (Status.HOLDS, Status.REFUTED), (r.check, r.status, r.detail)
         claim = r.data["claim"]
-        assert claim["key"] in CLAIMS and claim["source"] in ("paper", "replication", "theory")
+        assert claim["key"] in CLAIMS and claim["source"] in ("paper", "replication", "prediction")
         assert claim["text"] == CLAIMS[claim["key"]].text
         assert r.theorem == f"claim.c4.{claim['key']}"
         assert r.expectation in ("holds", "refuted")

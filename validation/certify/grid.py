@@ -2,18 +2,17 @@
 
 One batched :func:`numerics.sweep_optimiser` per optimiser and C mode runs every α and every
 learning rate and seed of that optimiser as one array program.  The undefended release (α = 1,
-``(W, I)`` with C frozen: the plain model) is the first row of the C-frozen sweep, or a sweep of
-its own when only C trained is asked for; every slowdown divides by the undefended best count of
-the same optimiser.
+``(W, I)`` with C frozen: the plain model) gets a sweep of its own first, and is the α = 1 row of
+the C-frozen results; every slowdown divides by the undefended best count of the same optimiser.
 
 A *cell* is one (optimiser, mode, α, learning rate) over the seeds: ``converged`` when every seed
 reached the relative loss gap ``tol`` within the budget (its count is the median over seeds),
-``diverged`` when a seed diverged, ``budget`` otherwise (``max_steps`` or ``stalled``: not
-recovered within the budget).  The undefended sweep gets ``budget`` updates; a defended sweep
-gets ``ceil(min_slowdown·s_0)`` (``s_0`` the optimiser's undefended best count), exactly what it
-takes to decide whether a recipe is slowed ``min_slowdown``-fold, so slowdowns are resolved up to
-``min_slowdown`` and reported as that lower bound beyond.  :class:`Grid` is plain data (lists), JSON as it stands.
-"""
+``diverged`` when a seed diverged, ``budget`` otherwise (``max_steps`` or ``stalled``: not recovered
+within the budget). The undefended sweep gets ``budget`` updates; a defended sweep gets
+``ceil(min_slowdown·s_0)`` (``s_0`` the optimiser's undefended best count), exactly what it takes to
+decide whether a recipe is slowed ``min_slowdown``-fold, so slowdowns are resolved up to
+``min_slowdown`` and reported as that lower bound beyond. :class:`Grid` is plain data (lists), JSON
+as it stands. """
 
 from __future__ import annotations
 

@@ -8,17 +8,17 @@ clipping did not prevent.  This family runs those experiments in miniature with 
 of :mod:`specdef.numerics` (batched sweeps) and records, for each claim, the claim, the
 measured data and a verdict taken from the data (:mod:`.claims`).
 
-Instances (:mod:`specdef.validation.certify.instances`).  The SpecDef regression layer and a tanh MLP whose middle layer
-is the defended pair ``C W̃`` (``ctx.defence``, k = 2 at small size), fine-tuned towards a
-harmful target (the same network with ``W' = W + ΔW``), C frozen (every other block trained)
-and C trained.  Recovery is a relative loss gap of 10⁻² (:data:`.runs.TOL`); rates span five
+Instances (:mod:`specdef.validation.certify.instances`). The SpecDef regression layer and a tanh MLP
+whose middle layer is the defended pair ``C W̃`` (``ctx.defence``, k = 2 at small size), fine-tuned
+towards a harmful target (the same network with ``W' = W + ΔW``), C frozen (every other block
+trained) and C trained. Recovery is a relative loss gap of 10⁻² (:data:`.runs.TOL`); rates span five
 decades (11 rates) around each optimiser's natural scale on the undefended release.
 
-The grid (:mod:`specdef.validation.certify.grid`).  Every optimiser (SGD, SGD+momentum, Adam, AdamW, Muon with
-Newton–Schulz and with the exact polar factor, Sophia, AdaHessian) × C mode × α ∈ {1, 3, 10,
-30, 10², 10³, 10⁴} × rates, one batched sweep per optimiser and mode.  The undefended release
-gets :func:`.runs.budget` updates (400 at small size); a defended sweep gets 10× the
-undefended best count, so a recipe not recovered within it is *slowed at least 10×*.
+The grid (:mod:`specdef.validation.certify.grid`). Every optimiser (SGD, SGD+momentum, Adam, AdamW,
+Muon with Newton–Schulz and with the exact polar factor, Sophia, AdaHessian) × C mode × α ∈ {1, 3,
+10, 30, 10², 10³, 10⁴} × rates, one batched sweep per optimiser and mode. The undefended release
+gets :func:`.runs.budget` updates (400 at small size); a defended sweep gets 10× the undefended best
+count, so a recipe not recovered within it is *slowed at least 10×*.
 
 Checks (in this order; one record per setting unless said)
 ----------------------------------------------------------
@@ -34,7 +34,7 @@ Checks (in this order; one record per setting unless said)
 ``c4.alpha_threshold`` (paper and replication)
     The smallest α at which the best recipe over every optimiser and rate is slowed 10×; HOLDS
     iff it is at most 10⁴; whether α = 10³ already holds is in the data.
-``c4.injection`` (THEORY's predictions; per model)
+``c4.injection`` (the toolkit's predictions; per model)
     The additive injection's trajectory against undefended fine-tuning under every optimiser
     without decay, the measured gap under AdamW, and a rank-r parallel adapter against a
     rank-r harmful update with its overhead r(m+n)/(mn) (:mod:`.adapters`).

@@ -34,6 +34,10 @@ def _fmt_slow(v: float, lower: bool) -> str:
     return f"≥{v:.3g}×" if lower else f"{v:.3g}×"
 
 
+def _nan(v: float | None) -> float:
+    return math.nan if v is None else v
+
+
 def _steps(v: float | None, cap: int) -> str:
     return f"{v:g}" if v is not None and math.isfinite(v) else f">{cap}"
 
@@ -102,7 +106,7 @@ def check_lr_sweep(ctx: Context) -> list:
         summary = "; ".join(
             f"{OPTIMISERS[n].label} {_steps(r['steps_undefended'], g.budget)} → "
             f"{_steps(r['steps_defended'], r['defended_budget'])} steps "
-            f"({_fmt_slow(r['slowdown'] if r['slowdown'] is not None else math.nan, r['lower_bound'])})"
+            f"({_fmt_slow(_nan(r['slowdown']), r['lower_bound'])})"
             for n, r in rows.items())
         detail = (f"{setting}, α={fmt_alpha(PAPER_ALPHA)}, {rows['sgd']['n_lrs']} rates over "
                   f"{decades:.0f} decades each: {summary}; diverged at {n_div} of {n_cells} "

@@ -1,11 +1,10 @@
 """The runs of claim C4 shared by its checks: sizes, the instance of a run, the attacker's grid.
 
-The grid of :mod:`specdef.validation.certify.grid` is the expensive part (one batched sweep per optimiser and C mode); the
-checks ``c4.lr_sweep``, ``c4.curvature_aware`` and ``c4.alpha_threshold`` read the same grid, so
-it is computed once per (model, backend, dtype, seed, size, defence) and kept for the process.
-Everything a run depends on is in that key: the cache is a memo of a pure function of the
-context, not state a check could read differently.
-"""
+The grid of :mod:`specdef.validation.certify.grid` is the expensive part (one batched sweep per
+optimiser and C mode); the checks ``c4.lr_sweep``, ``c4.curvature_aware`` and ``c4.alpha_threshold``
+read the same grid, so it is computed once per (model, backend, dtype, seed, size, defence) and kept
+for the process. Everything a run depends on is in that key: the cache is a memo of a pure function
+of the context, not state a check could read differently. """
 
 from __future__ import annotations
 
