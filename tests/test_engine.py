@@ -47,6 +47,11 @@ def test_compare(kind, emp, prv, side, status):
     ("exact", 1.0005, 1.0, 1e-3, "upper", Status.TIGHT),
     ("exact", 1e-7, 0.0, 1e-6, "upper", Status.TIGHT),
     ("exact", 1e-5, 0.0, 1e-6, "upper", Status.VIOLATED),
+    ("exact", 1.5e-6, 0.0, 1e-6, "upper", Status.VIOLATED),  # absolute rtol, not 2·rtol
+    ("upper", 1000.5, 1000.0, 1e-3, "upper", Status.TIGHT),
+    ("upper", 1001.5, 1000.0, 1e-3, "upper", Status.VIOLATED),
+    ("lower", 999.5, 1000.0, 1e-3, "upper", Status.TIGHT),
+    ("lower", 998.5, 1000.0, 1e-3, "upper", Status.VIOLATED),
     ("upper", 0.5e-6, 0.0, 1e-6, "upper", Status.TIGHT),
     # non-finite: equal infinities are an exact match, anything else an ERROR
     ("exact", float("inf"), float("inf"), 1e-6, "upper", Status.TIGHT),
