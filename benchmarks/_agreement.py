@@ -46,7 +46,7 @@ def _kernels(d: int) -> dict[str, Callable[[Any, str], Any]]:
     def joint(xp: Any, dt: str) -> Any:
         sp = nm.joint_spectrum_zero_residual(*(put(xp, inst[k], dt)
                                                for k in ("W_inflated", "C", "X")))
-        return np.array([sp.lambda_max, sp.lambda_min_nonzero()])
+        return np.array([sp.lambda_max, sp.lambda_min_nonzero])
 
     def closed(xp: Any, dt: str) -> Any:
         return nm.gd_closed_form(put(xp, qb["lam"], dt), put(xp, qb["c"], dt), 1.0, 50)

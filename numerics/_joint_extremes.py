@@ -144,7 +144,7 @@ def joint_extremes_zero_residual(W_inflated: Any, C: Any, X: Any, *, method: str
 
     def full() -> JointExtremes:
         s = _joint_spectrum(j)
-        return JointExtremes(s.lambda_max, s.lambda_min_nonzero(), "full")
+        return JointExtremes(s.lambda_max, s.lambda_min_nonzero, "full")
 
     if method == "full" or backend not in ("numpy", "cupy") or r < 3 or (
             method == "auto" and r < _AUTO_MIN):

@@ -147,6 +147,7 @@ class SweepResult:
         return (f"SweepResult(n={self.steps.size}, best_step={best}, "
                 f"best_n_steps={self.best_n_steps:g}, status={counts})")
 
+    @property
     def rows(self) -> list[dict]:
         """The table as a list of ``{"step", "n_steps", "status"}`` records."""
         return [{"step": float(s), "n_steps": float(n), "status": str(st)}

@@ -10,7 +10,7 @@ and SpecDef with both factors trained at zero residual (``J^T J``, in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -104,18 +104,30 @@ class Spectrum:
         """Smallest eigenvalue (zero for a singular PSD matrix)."""
         return float(self._host[0])
 
-    def lambda_min_nonzero(self, rtol: float | None = None) -> float:
+    @property
+    def lambda_min_nonzero(self) -> float:
         """Smallest eigenvalue ``> rtol·σ_max`` (NaN if there is none); see class ``rtol``."""
-        pos = self._host[self._host > self._tol(rtol)]
+        pos = self._host[self._host > self._tol(None)]
         return float(pos[0]) if pos.size else math.nan
 
-    def null_dim(self, rtol: float | None = None) -> int:
+    @property
+    def null_dim(self) -> int:
         """Number of eigenvalues (with multiplicity) with ``|λ| ≤ rtol·σ_max``."""
-        return int(self.multiplicities[np.abs(self._host) <= self._tol(rtol)].sum())
+        return int(self.multiplicities[np.abs(self._host) <= self._tol(None)].sum())
 
-    def condition_number(self, rtol: float | None = None) -> float:
+    @property
+    def condition_number(self) -> float:
         """``σ_max / lambda_min_nonzero``: the condition number restricted to the range."""
-        return self.sigma_max / self.lambda_min_nonzero(rtol)
+        return self.sigma_max / self.lambda_min_nonzero
+
+    def with_rtol(self, rtol: float) -> "Spectrum":
+        """The same spectrum judged with another zero threshold ``rtol`` (class ``rtol``).
+
+        Every derived quantity is a property; ``spec.with_rtol(0.0).null_dim`` counts exact
+        zeros only.
+        """
+        require_positive("Spectrum", "rtol", rtol, allow_zero=True)
+        return replace(self, rtol=float(rtol))
 
     def expand(self) -> Any:
         """All ``n_rows`` eigenvalues, ascending, on the backend."""

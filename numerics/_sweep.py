@@ -120,17 +120,19 @@ class GridResult:
     theta: Any
     params: dict = field(default_factory=dict)
 
+    @property
     def steps_to_tolerance(self) -> np.ndarray:
         """``steps`` where converged, ``inf`` elsewhere, shape (A, L, S)."""
         return np.where(self.status == "converged", self.steps.astype(np.float64), np.inf)
 
+    @property
     def best(self) -> list[dict]:
         """Per model: the learning rate with the fewest median steps over seeds (ties: smaller).
 
         A rate counts only if every seed converged; returns ``{"lr": None, "steps": inf}`` when
         none did.
         """
-        n = self.steps_to_tolerance()
+        n = self.steps_to_tolerance
         med = np.where(np.all(np.isfinite(n), axis=2), np.median(n, axis=2), np.inf)
         out = []
         for a in range(self.n_models):

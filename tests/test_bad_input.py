@@ -265,7 +265,7 @@ SCALAR_CASES = [
         str(2**60)),
     case("require-positive-huge-int", lambda: nm.require_positive("f", "n", 10**400, integer=True),
          "f: n", "1000"),
-    case("spectrum-rtol-neg", lambda: nm.dense_spectrum(np.eye(2)).null_dim(-1.0),
+    case("spectrum-rtol-neg", lambda: nm.dense_spectrum(np.eye(2)).with_rtol(-1.0).null_dim,
          "Spectrum: rtol", "-1.0"),
     case("group-tol-nan", lambda: nm.frozen_compensation_spectrum(X, CC, group_tol=math.nan),
          "frozen_compensation_spectrum: group_tol", "nan"),
@@ -619,10 +619,10 @@ def test_extreme_conditioning_kappa_1e12():
     Xk = Q @ np.diag([1.0, 1e-3, 1e-6]) @ np.linalg.qr(RNG.standard_normal((3, 3)))[0].T
     Xk = Xk * math.sqrt(3)  # Σ_x = X Xᵀ/3 has eigenvalues 1, 1e-6, 1e-12
     sp = nm.linear_regression_spectrum(Xk, 2)
-    assert sp.condition_number() == pytest.approx(kappa, rel=1e-6)
+    assert sp.condition_number == pytest.approx(kappa, rel=1e-6)
     Wt, C = nm.specdef(RNG.standard_normal((2, 3)), 1e3, 1)
     fr = nm.frozen_compensation_spectrum(Xk, C)
-    assert fr.condition_number() == pytest.approx(kappa * 1e6, rel=1e-6)
+    assert fr.condition_number == pytest.approx(kappa * 1e6, rel=1e-6)
     # worst-case GD steps at κ = 1e12 (step 1/L, distance criterion) match the theorem
     res = nm.steps_to_tolerance_quadratic([1 / kappa, 1.0], [1.0, 0.0], 1.0, 1e-3,
                                           quantity="distance")
@@ -650,7 +650,7 @@ def test_extreme_repeated_and_zero_singular_values():
     # each λ_i(Σ_x) times c = 1/α² (k = 1 time) and c = 1 (m - k = 3 times)
     assert sorted(sp.multiplicities.tolist()) == [1] * 4 + [3] * 4
     joint = nm.joint_spectrum_zero_residual(Wr, np.eye(4), np.vstack([X[:2], X[:2]]))
-    assert joint.null_dim() == 16 + 4 * 2  # gauge m² plus m·(d − rank Σ_x)
+    assert joint.null_dim == 16 + 4 * 2  # gauge m² plus m·(d − rank Σ_x)
 
 
 def test_extreme_one_by_one_layers():
@@ -659,7 +659,7 @@ def test_extreme_one_by_one_layers():
     Xs, Ys = np.array([[1.0, -2.0]]), np.array([[2.0, -4.0]])
     layer = nm.SpecDefLayer(Wt, C, Xs, Ys)
     assert layer.n_params == 2 and np.isfinite(layer.loss(layer.theta0))
-    assert nm.dense_spectrum(np.array([[5.0]])).condition_number() == 1.0
+    assert nm.dense_spectrum(np.array([[5.0]])).condition_number == 1.0
     assert nm.joint_spectrum_zero_residual(Wt, C, Xs).n_rows == 2
     for attack in nm.ATTACKS.values():
         att = attack(Wt, C, Xs, Ys)

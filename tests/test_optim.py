@@ -506,7 +506,7 @@ def test_best_step_sweep(rng):
     alone = best_step_sweep(model, grid, theta0=xp.asarray(Q[:, 0]), tol=1e-6)
     assert alone.best_step == 2.5
     calls = best_step_sweep(lambda s: 10.0 / s, [1.0, 2.0, 4.0])
-    assert calls.best_step == 4.0 and calls.rows()[0]["n_steps"] == 10.0
+    assert calls.best_step == 4.0 and calls.rows[0]["n_steps"] == 10.0
     with pytest.raises(InputError, match="^best_step_sweep: theta0 "):
         best_step_sweep(model, grid)
 

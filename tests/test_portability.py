@@ -64,12 +64,12 @@ def test_grouping_of_specdef_values_survives_backward_error_perturbations(xp, rn
     X = rng.standard_normal((d, 2 * d)).astype(dtype)
     want = sorted([k] * d + [m - k] * d)
     base = frozen_compensation_spectrum(xp.asarray(X), xp.asarray(C))
-    assert sorted(base.multiplicities.tolist()) == want and base.null_dim() == 0
+    assert sorted(base.multiplicities.tolist()) == want and base.null_dim == 0
     for name, Cp in perturbations(C, rng):
         assert not np.array_equal(sigma64(Cp), sigma64(C)), name  # the values did move
         s = frozen_compensation_spectrum(xp.asarray(X), xp.asarray(Cp))
         assert sorted(s.multiplicities.tolist()) == want, name
-        assert s.null_dim() == 0, name
+        assert s.null_dim == 0, name
         # values agree to their documented absolute accuracy (C's values to ~2m·eps·σ_1)
         atol = 8 * m * np.finfo(dtype).eps * base.sigma_max
         np.testing.assert_allclose(H(s.values), H(base.values), rtol=0, atol=atol, err_msg=name)
@@ -101,7 +101,7 @@ def test_joint_null_space_survives_rotation_and_nudges(rng, dtype, alpha):
              ("nudge", nudge(Wt, rng), nudge(C, rng), nudge(X, rng))]
     for name, W_, C_, X_ in cases:
         s = joint_spectrum_zero_residual(W_, C_, X_)
-        assert s.null_dim() == m * m, name
+        assert s.null_dim == m * m, name
         assert s.values.shape[0] == 2 * d + 1, name
 
 
@@ -116,8 +116,8 @@ def test_numerical_rank_of_the_data_survives_perturbations(xp, rng):
     for name, Xp in [("base", X), ("nudge", nudge(X, rng)), ("samples", X @ Qn),
                      ("features", Qd @ X)]:
         s = linear_regression_spectrum(xp.asarray(Xp), m)
-        assert s.null_dim() == m, name
-        assert s.lambda_min_nonzero() > 0, name
+        assert s.null_dim == m, name
+        assert s.lambda_min_nonzero > 0, name
     # the repeated row's singular value is rounding, not 0, once nudged: a decision at σ > 0
     # would flip
     assert np.linalg.svd(nudge(X, rng), compute_uv=False)[-1] > 0
@@ -130,7 +130,7 @@ def test_dense_null_space_survives_orthogonal_similarity(rng):
         Q = orthogonal(rng, 8)
         B = Q @ A @ Q.T
         s = dense_spectrum(0.5 * (B + B.T))
-        assert s.null_dim() == 3 and s.lambda_min_nonzero() > 1e-8 * s.sigma_max
+        assert s.null_dim == 3 and s.lambda_min_nonzero > 1e-8 * s.sigma_max
         assert np.abs(H(s.values)[:3]).max() > 0  # the zeros are rounding, not exact
 
 

@@ -42,24 +42,24 @@ def assert_same_spectrum(spec, dense, rtol=1e-10):
     scale = np.max(np.abs(dense))
     assert np.max(np.abs(got - dense)) <= rtol * scale, np.max(np.abs(got - dense)) / scale
     tol = 1e-9 * scale
-    assert spec.null_dim(1e-9) == int(np.sum(np.abs(dense) <= tol))
+    assert spec.with_rtol(1e-9).null_dim == int(np.sum(np.abs(dense) <= tol))
     pos = dense[dense > tol]
     if pos.size:
-        assert abs(spec.lambda_min_nonzero(1e-9) - pos[0]) <= rtol * scale
+        assert abs(spec.with_rtol(1e-9).lambda_min_nonzero - pos[0]) <= rtol * scale
 
 
 def test_spectrum_summaries():
     vals = np.array([0.0, 1e-20, 0.5, 2.0, 4.0])
     s = Spectrum(vals, [3, 1, 2, 1, 1], 8, rtol=1e-12)
     assert s.sigma_max == 4.0 and s.lambda_min == 0.0 and s.lambda_max == 4.0
-    assert s.null_dim() == 4 and s.lambda_min_nonzero() == 0.5 and s.condition_number() == 8.0
-    assert s.null_dim(rtol=0.0) == 3 and s.lambda_min_nonzero(rtol=0.0) == 1e-20
+    assert s.null_dim == 4 and s.lambda_min_nonzero == 0.5 and s.condition_number == 8.0
+    assert s.with_rtol(0.0).null_dim == 3 and s.with_rtol(0.0).lambda_min_nonzero == 1e-20
     np.testing.assert_array_equal(H(s.expand()), np.repeat(vals, [3, 1, 2, 1, 1]))
     default = Spectrum(vals, [1] * 5, 5)  # rtol = n_rows·eps
-    assert default.null_dim() == 2
+    assert default.null_dim == 2
     with pytest.raises(InputError, match="multiplicities"):
         Spectrum(vals, [1, 1, 1, 1, 1], 6)
-    assert np.isnan(Spectrum(np.zeros(2), [1, 1], 2).lambda_min_nonzero())
+    assert np.isnan(Spectrum(np.zeros(2), [1, 1], 2).lambda_min_nonzero)
 
 
 def test_dense_spectrum(xp, rng):
@@ -67,7 +67,7 @@ def test_dense_spectrum(xp, rng):
     A = G @ G.T  # rank 4 of 6
     s = dense_spectrum(xp.asarray(A))
     np.testing.assert_allclose(H(s.values), np.linalg.eigvalsh(A), atol=1e-13 * np.abs(A).max())
-    assert s.null_dim() == 2 and s.n_rows == 6
+    assert s.null_dim == 2 and s.n_rows == 6
     with pytest.raises(InputError, match="dense_spectrum: H must be symmetric"):
         dense_spectrum(xp.asarray(G @ G.T + np.triu(np.ones((6, 6)), 1)))
     with pytest.raises(InputError, match="dense_spectrum: H must be square"):
@@ -82,7 +82,7 @@ def test_linear_regression_spectrum(xp, rng, d, n):
     dense = np.linalg.eigvalsh(H(model.hessian(xp.asarray(np.zeros(m * d)))))
     s = linear_regression_spectrum(xp.asarray(X), m)
     assert_same_spectrum(s, dense)
-    assert s.null_dim() == m * max(d - n, 0) and np.all(s.multiplicities == m)
+    assert s.null_dim == m * max(d - n, 0) and np.all(s.multiplicities == m)
 
 
 @pytest.mark.parametrize("m,d,n,kind", [(4, 4, 9, "specdef"), (3, 5, 7, "specdef"),
@@ -121,12 +121,12 @@ def test_float32_spectra_keep_the_small_eigenvalue_of_c(rng, m, alpha):
     lam = np.linalg.eigvalsh(X.astype(np.float64) @ X.T.astype(np.float64) / n)
     want = alpha**2 * lam[-1] / lam[0]  # κ of Σ_x ⊗ CᵀC for the exact SpecDef C
     s = frozen_compensation_spectrum(X, C)
-    assert s.values.dtype == np.float32 and s.null_dim() == 0
-    assert s.condition_number() >= (1e9 if alpha >= 1e5 else 1e8)  # was ≈ 6 for both
-    assert abs(s.condition_number() / want - 1) <= 0.05  # C's float32 rounding: ~1e-7 / (1/α)
+    assert s.values.dtype == np.float32 and s.null_dim == 0
+    assert s.condition_number >= (1e9 if alpha >= 1e5 else 1e8)  # was ≈ 6 for both
+    assert abs(s.condition_number / want - 1) <= 0.05  # C's float32 rounding: ~1e-7 / (1/α)
     assert sorted(s.multiplicities.tolist()) == sorted([k] * d + [m - k] * d)
     j = joint_spectrum_zero_residual(Wt, C, X)
-    assert j.null_dim() == m * m and j.condition_number() >= alpha**2
+    assert j.null_dim == m * m and j.condition_number >= alpha**2
 
 
 @pytest.mark.parametrize("m,d,n,kind", [(4, 4, 9, "specdef"), (3, 5, 7, "specdef"),
@@ -143,7 +143,7 @@ def test_joint_spectrum_matches_dense_hessian(xp, rng, m, d, n, kind):
     assert_same_spectrum(s, dense)
     # multiplicity formula: invertible C -> null dim m^2 + m (d - rank Σ_x)
     if kind != "thin":
-        assert s.null_dim() == m * m + m * (d - min(d, n))
+        assert s.null_dim == m * m + m * (d - min(d, n))
     if kind == "specdef":  # CC^T has two distinct eigenvalues: d values each + one zero entry
         assert s.values.shape[0] == 2 * d + 1
 
@@ -188,13 +188,13 @@ def test_joint_spectrum_vs_lanczos_d32(rng):
     model = SpecDefLayer(Wt, C, X, C @ Wt @ X)
     th = model.theta0
     s = joint_spectrum_zero_residual(Wt, C, X)
-    assert s.null_dim() == m * m
+    assert s.null_dim == m * m
     top = extreme_eigenvalues(lambda v: model.hvp(th, v), model.n_params, which="largest", rng=0)
     low = extreme_eigenvalues(lambda v: model.hvp(th, v), model.n_params, tol=1e-12, rng=0,
                               which="smallest_nonzero", null_space=model.gauge_basis(th))
     assert top.converged and low.converged
     assert abs(top.values[0] - s.lambda_max) <= 1e-8 * s.lambda_max
-    assert abs(low.values[0] - s.lambda_min_nonzero()) <= 1e-8 * s.lambda_min_nonzero()
+    assert abs(low.values[0] - s.lambda_min_nonzero) <= 1e-8 * s.lambda_min_nonzero
     assert np.all(low.residuals <= 1e-8 * s.lambda_max)
 
 
@@ -222,13 +222,13 @@ def test_joint_spectrum_d1024_closed_form(rng):
     Wt, C, X = (U * (s * t)) @ V.T, (U / t) @ U.T, np.sqrt(d) * V * x  # Σ_x = V diag(x²) V^T
     spec = joint_spectrum_zero_residual(Wt, C, X)  # timed in benchmarks/, not here
     assert spec.n_rows == 2 * d * d and int(spec.multiplicities.sum()) == spec.n_rows
-    assert spec.null_dim() == m * m and spec.values.shape[0] == 2 * d + 1
+    assert spec.null_dim == m * m and spec.values.shape[0] == 2 * d + 1
     st2 = (s * t) ** 2
     want = np.sort(np.concatenate([np.repeat(x**2 * (alpha**-2 + st2), k),
                                    np.repeat(x**2 * (1.0 + st2), m - k)]))
     got = H(spec.expand())[m * m:]
     assert np.max(np.abs(got - want) / want) < 1e-9
-    assert abs(spec.condition_number() / (want[-1] / want[0]) - 1) < 1e-9
+    assert abs(spec.condition_number / (want[-1] / want[0]) - 1) < 1e-9
 
 
 @pytest.mark.parametrize("method", ["eigsh", "lobpcg"])
@@ -330,7 +330,7 @@ def test_extreme_eigenvalues_with_a_projector_matches_basis_and_structure(rng):
     layer = SpecDefLayer(Wt, C, X, C @ Wt @ X)
     theta = layer.theta0
     hvp = lambda v: layer.hvp(theta, v)  # noqa: E731
-    want = joint_spectrum_zero_residual(Wt, C, X).lambda_min_nonzero()
+    want = joint_spectrum_zero_residual(Wt, C, X).lambda_min_nonzero
     for null in (layer.gauge_projector(theta), layer.gauge_basis(theta)):
         low = extreme_eigenvalues(hvp, layer.n_params, which="smallest_nonzero",
                                   null_space=null, tol=1e-12, rng=0)

@@ -62,7 +62,7 @@ def test_alpha_axis_with_frozen_compensation():
             o = nm.sgd_momentum(nm.as_network(m), m.theta0, lr, momentum=0.0, max_steps=3000,
                                 tol=1e-6)
             assert (o.status, o.steps) == (r.status[a, li, 0], r.steps[a, li, 0])
-    best = r.best()
+    best = r.best
     assert best[0]["steps"] < best[1]["steps"] < best[2]["steps"]  # the defence slows GD
 
 
@@ -144,7 +144,7 @@ def test_repr_and_best():
     r = nm.sweep_optimiser(model, model.theta0, "adam", [1e-3, 1e-2], max_steps=2000, tol=1e-4)
     text = repr(r)
     assert "GridResult(" in text and len(text) < 200 and "\n" not in text
-    b = r.best()[0]
+    b = r.best[0]
     assert b["lr"] in (1e-3, 1e-2)
 
 

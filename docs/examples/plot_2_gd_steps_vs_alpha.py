@@ -23,7 +23,7 @@ slowdown = theory.get("specdef.gd_slowdown.frozen_compensation")
 alphas = np.array([1.0, 2.0, 4.0, 10.0, 30.0, 100.0, 1e3, 1e4])
 closed, simulated = [], []
 undefended = nm.linear_regression_spectrum(X, m=d)
-kappa = undefended.condition_number()
+kappa = undefended.condition_number
 for alpha in alphas:
     W_inf, C = nm.specdef(W, alpha, k=k)
     spec = nm.frozen_compensation_spectrum(X, C)

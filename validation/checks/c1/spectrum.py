@@ -155,7 +155,7 @@ def check_spectrum_joint(ctx: Context) -> list:
             Wt, C = defend(ctx, inst["W"], alpha, k)
             spec = joint_spectrum_zero_residual(Wt, C, Xd)
             bound = ctx.proven(GROWTH, alpha=alpha, sigma1_W=inst["sigma1_W"], vSv=inst["vSv"])
-            s1, lnz = spec.lambda_max, spec.lambda_min_nonzero()
+            s1, lnz = spec.lambda_max, spec.lambda_min_nonzero
             s1s.append(s1)
             bounds.append(bound)
             nz.append(lnz if math.isfinite(lnz) else None)
@@ -196,7 +196,7 @@ def check_spectrum_joint(ctx: Context) -> list:
                                            [float(bottom.residuals[0]), 0.0], [lnz, None], s1, dt,
                                            model.n_params)
                 dense = host(dense_spectrum(model.hessian(theta)).values)
-                null = spec.null_dim()
+                null = spec.null_dim
                 eig_pts += _eig_points("dense", alpha, [float(dense[null]), float(dense[-1])],
                                        [0.0, 0.0], [lnz, s1], s1, dt, model.n_params)
             eig_data["alpha"].append(alpha)

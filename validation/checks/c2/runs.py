@@ -69,8 +69,8 @@ def _kappa(s: _Setup, method: str, param: str, Wt: Any, C: Any, targets: list
 
     Wt64, C64 = _host(Wt), _host(C)
     if param == "frozen":
-        return float(frozen_compensation_spectrum(s.X64, C64).condition_number()), None
-    kap = float(joint_spectrum_zero_residual(Wt64, C64, s.X64).condition_number())
+        return float(frozen_compensation_spectrum(s.X64, C64).condition_number), None
+    kap = float(joint_spectrum_zero_residual(Wt64, C64, s.X64).condition_number)
     if method in ("gauss_newton", "levenberg_marquardt"):
         return kap, None
     soft = 0.0

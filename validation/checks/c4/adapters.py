@@ -67,7 +67,7 @@ def _rank(ctx: Context) -> int:
 
 
 def _best(r) -> tuple[float | None, float]:
-    b = r.best()[0]
+    b = r.best[0]
     return b["lr"], b["steps"]
 
 
