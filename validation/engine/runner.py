@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .records import Result
 from .registry import Check, Context
 from .store import RESULTS_NAME, DirectoryLock, ResultsFileError, atomic_write_json, load_results
-from .units import WorkerContext, error_result, run_check, run_unit, unit_of
+from .units import WorkerContext, error_result, run_check, run_units, unit_of
 
 __all__ = ["RunReport", "run_checks", "run_meta"]
 
@@ -72,9 +72,10 @@ def run_checks(checks: list[Check], ctx: Context, *, out: str | Path | None = No
 
     Where the checks run.  By default one after another in this process.  ``jobs = N > 1`` runs
     them in N local worker processes (:mod:`.parallel`), ``scheduler`` (a Dask scheduler's
-    address) on a Dask cluster (:mod:`.cluster`).  Each check is one unit: its records depend on
-    the run's context and its own identity only (:mod:`.units`), so every way gives the same
-    records, apart from ``elapsed_s``.  Units finish in any order; the results file always lists
+    address) on a Dask cluster (:mod:`.cluster`).  A check's records depend on the run's context
+    and its own identity only, so every way gives the same records, apart from ``elapsed_s``;
+    the checks of one module form one unit of work (they may share a per-process memo,
+    :mod:`.units`).  Units finish in any order; the results file always lists
     records, and ``completed``, in the order of ``checks``, and is rewritten atomically as each
     unit finishes, so a kill loses only the units in flight.  ``defence_loader`` is how workers
     obtain a user defence (see :class:`.units.WorkerContext`).
@@ -124,27 +125,31 @@ def run_checks(checks: list[Check], ctx: Context, *, out: str | Path | None = No
 
         bar = tqdm(total=len(todo), desc="specdef check", unit="check", file=sys.stderr,
                    delay=2.0, disable=not progress, leave=False)
-        by_id = {c.id: c for c in todo}
 
-        def finished(cid: str, records: list[dict] | None, failure: str | None) -> None:
-            c = by_id[cid]
-            kept[cid] = ([Result.from_dict(r) for r in records] if failure is None
-                         else [error_result(c, ctx, failure)])
+        groups: dict[str, list[Check]] = {}  # the checks of one module: one unit
+        for c in todo:
+            groups.setdefault(getattr(c.fn, "__module__", None) or c.id, []).append(c)
+
+        def finished(key: str, records: dict[str, list[dict]] | None,
+                     failure: str | None) -> None:
+            for c in groups[key]:
+                kept[c.id] = ([Result.from_dict(r) for r in records[c.id]] if failure is None
+                              else [error_result(c, ctx, failure)])
             persist()
-            bar.set_postfix_str(cid, refresh=False)
-            bar.update()
+            bar.set_postfix_str(key, refresh=False)
+            bar.update(len(groups[key]))
 
         if todo and (scheduler or jobs > 1):
             wctx = WorkerContext.of(ctx, defence_loader)
-            tasks = [(c.id, (unit_of(c), wctx)) for c in todo]
+            tasks = [(key, ([unit_of(c) for c in cs], wctx)) for key, cs in groups.items()]
             if scheduler:
                 from .cluster import run_on_cluster
 
-                run_on_cluster(run_unit, tasks, scheduler, finished)
+                run_on_cluster(run_units, tasks, scheduler, finished)
             else:
                 from .parallel import run_in_processes
 
-                run_in_processes(run_unit, tasks, jobs, finished)
+                run_in_processes(run_units, tasks, jobs, finished)
         else:
             for c in todo:
                 bar.set_postfix_str(c.id, refresh=False)

@@ -1,4 +1,9 @@
-"""The unit of work: one check under one run's context, giving one list of records.
+"""The unit of work: the checks of one module under one run's context, giving their records.
+
+Checks of one module run together, in one worker, because they may share a per-process memo (the
+attacker's grid of family c4 is computed once for its three checks, the precision window once for
+two): split over workers, each worker would recompute it.  Each check still gets its own context
+and its own records.
 
 A unit runs the same way in the driver (``-j 1``), in a local worker process (``-j N``,
 :mod:`.parallel`) or on a Dask worker (``--scheduler``, :mod:`.cluster`), and gives the same
@@ -31,7 +36,7 @@ from typing import Any, Callable
 from .records import Result, Status
 from .registry import Check, Context
 
-__all__ = ["WorkerContext", "run_check", "run_unit", "unit_of", "error_result"]
+__all__ = ["WorkerContext", "run_check", "run_unit", "run_units", "unit_of", "error_result"]
 
 
 def error_result(c: Check, ctx: Context | "WorkerContext", detail: str) -> Result:
@@ -174,6 +179,12 @@ def run_unit(unit: tuple[str, str, str], wctx: WorkerContext) -> list[dict]:
         return [error_result(stub, wctx, f"cannot set up the check on {socket.gethostname()} "
                                          f"(pid {os.getpid()}): {_one_line(exc)}").to_dict()]
     return [r.to_dict() for r in run_check(c, ctx)]
+
+
+def run_units(units: list[tuple[str, str, str]], wctx: WorkerContext) -> dict[str, list[dict]]:
+    """Several checks in one worker, one after another (checks of one module, which may share a
+    per-process memo such as family c4's attacker grid): ``{check id: records}``."""
+    return {unit[0]: run_unit(unit, wctx) for unit in units}
 
 
 def _missing(ctx: Context) -> list[Result]:  # pragma: no cover - never called
