@@ -105,7 +105,10 @@ PLANTED = [
     ("specdef.weight_spectrum", "specdef.weight_spectrum", 0.99),
     # the rigorous constant is ~100x the measured error (HOLDS, never TIGHT): only a bound
     # lowered below the measured error can be caught (float64 error/bound 0.006 at small)
-    ("specdef.function_preservation", "specdef.function_preservation", 0.005),
+    # the bound c·α·u (c = 388) is ~100-250x the measured error, and the worst measured
+    # error/bound depends on the BLAS kernel (0.0042 Haswell, 0.0061 SkylakeX, 0.0083
+    # Sandybridge in float64): only a bound lowered below that, here 1000x, is caught
+    ("specdef.function_preservation", "specdef.function_preservation", 0.001),
     ("c1.spectrum.frozen", "specdef.hessian.frozen_compensation", 1.01),
     ("c1.spectrum.frozen", "specdef.hessian.frozen_compensation", 0.99),
     ("c1.spectrum.joint", "specdef.hessian.sigma1_growth", 1.01),
