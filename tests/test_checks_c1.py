@@ -103,8 +103,6 @@ def test_function_preservation_alpha_one_is_exact_and_float32_saturates(report):
 PLANTED = [
     ("specdef.weight_spectrum", "specdef.weight_spectrum", 1.01),
     ("specdef.weight_spectrum", "specdef.weight_spectrum", 0.99),
-    # the rigorous constant is ~100x the measured error (HOLDS, never TIGHT): only a bound
-    # lowered below the measured error can be caught (float64 error/bound 0.006 at small)
     # the bound c·α·u (c = 388) is ~100-250x the measured error, and the worst measured
     # error/bound depends on the BLAS kernel (0.0042 Haswell, 0.0061 SkylakeX, 0.0083
     # Sandybridge in float64): only a bound lowered below that, here 1000x, is caught
