@@ -38,7 +38,7 @@ class Spectrum:
     rtol : float, optional
         Default relative zero threshold: ``|λ| ≤ rtol·σ_max`` counts as zero.  ``None`` means
         ``n_rows · eps(dtype)``, the backward error of a dense ``eigh`` (each computed λ is
-        within ``≈ n·eps·‖H‖`` of an exact one, so a smaller |λ| is not resolved from 0; the
+        within ``≈ n·eps·‖H‖`` of an exact one, so a smaller ``|λ|`` is not resolved from 0; the
         ``matrix_rank`` convention).  The structured constructors set exact zeros themselves,
         using the backward error of the small problem they solved, and store ``rtol = 0.0``.
 
@@ -92,7 +92,7 @@ class Spectrum:
 
     @property
     def sigma_max(self) -> float:
-        """Largest |λ| (spectral norm)."""
+        """Largest ``|λ|`` (spectral norm)."""
         return float(np.max(np.abs(self._host)))
 
     @property
