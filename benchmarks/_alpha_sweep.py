@@ -1,4 +1,4 @@
-"""Benchmark 4: α sweeps of gradient-descent steps to tolerance (THEORY §4, C frozen).
+"""Benchmark 4: α sweeps of gradient-descent steps to tolerance (docs/theory/hessian.rst, C frozen).
 
 SpecDef with C frozen turns ``Σ_x ⊗ I`` into ``Σ_x ⊗ CᵀC``: eigenvalues ``λ_i(Σ_x) c_j`` with
 ``c_j ∈ {1/α², 1}``, so GD needs about α² times more steps.  For each α of a grid the exact step

@@ -1,4 +1,5 @@
-"""Benchmark 2: extreme eigenvalues of the SpecDef joint Hessian (THEORY §4, structure at scale).
+"""Benchmark 2: extreme eigenvalues of the SpecDef joint Hessian (docs/theory/hessian.rst, structure
+at scale).
 
 The toolkit's structured solver (``numerics.joint_extremes_zero_residual``: the full structured
 spectrum below d = 256, QR + Lanczos on triangular factors above) against a library eigensolver on Hessian-vector products

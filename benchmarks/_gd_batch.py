@@ -1,4 +1,4 @@
-"""Benchmark 3: gradient descent on many quadratics at once (THEORY B1).
+"""Benchmark 3: gradient descent on many quadratics at once (docs/theory/background.rst, B1).
 
 ``B`` quadratics ``½ eᵀ H_b e`` (``H_b = Q_b diag(λ_b) Q_bᵀ``, d×d) run ``T`` steps of size η.
 Rows: the batched kernel (``numerics.batched_gradient_descent``: one batched product per step)

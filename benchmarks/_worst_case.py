@@ -1,4 +1,4 @@
-"""Benchmark 1: worst-case loss of gradient descent on quadratics (THEORY B1).
+"""Benchmark 1: worst-case loss of gradient descent on quadratics (docs/theory/background.rst, B1).
 
 ``max_{λ∈[μ,L]} (λ/2)(1 − ηλ)^{2n}`` is what PEPit's ``wc_gradient_descent_quadratics`` computes
 by a semidefinite program; the toolkit evaluates the proven closed form

@@ -1,4 +1,4 @@
-"""Attacks on a SpecDef-defended layer (THEORY §6): each builds the attacker's model.
+"""Attacks on a SpecDef-defended layer (docs/theory/attacks.rst): each builds the attacker's model.
 
 Every attack returns an :class:`Attack`: the model the attacker trains (same loss as the
 defended model, ``(1/2n)‖f(X) − Y‖_F²``), the attacker's starting parameters (which compute
@@ -101,7 +101,7 @@ def balanced_factorisation(W_inflated: Any, C: Any, X: Any, Y: Any,
     -----
     ``F_1 = Σ̃^{1/L} V^T``, ``F_i = Σ̃^{1/L}`` (middle), ``F_L = U Σ̃^{1/L}``, so
     ``F_L ⋯ F_1 = W̃``.  A negative control: the frozen ``C`` still scales the output
-    directions by ``1/α`` and steps stay ∝ α² (THEORY §6 (C)).  Adds
+    directions by ``1/α`` and steps stay ∝ α² (docs/theory/attacks.rst (C)).  Adds
     ``Σ|F_i| − m·n`` parameters.
     """
     xp, W, C = _inputs("balanced_factorisation", W_inflated, C, X, Y)

@@ -1,6 +1,8 @@
-"""Singular-value lower bounds for a Hessian cross-block ``A·B·C`` (THEORY §5, "Theorem 3").
+"""Singular-value lower bounds for a Hessian cross-block ``A·B·C`` (docs/theory/theorem3.rst,
+"Theorem 3").
 
-Two forms are evaluated, with the angle reading of THEORY §5 (our reading; the paper does not
+Two forms are evaluated, with the angle reading of docs/theory/theorem3.rst (our reading; the paper
+does not
 define the angles in any readable source):
 
 * ``cos θ_1(r1) = ‖P_{span(top-r1 right singular vectors of A)} u_1(B)‖``
@@ -14,7 +16,7 @@ The corrected form is a theorem: take the unit vector ``w`` of ``span(U_C,r2) = 
 closest to ``v_1(B)`` and the unit ``y`` of ``span(V_A,r1)`` closest to ``u_1(B)``; then
 ``y^T B w ≥ σ_1 cos θ_1 cos θ_2 − σ_2 sin θ_1 sin θ_2`` and ``‖A B C c‖ ≥ σ_{r1}(A) |y^T B w|
 ‖C c‖ ≥ σ_{r1}(A) σ_{r2}(C) |y^T B w|`` for the unit ``c`` with ``C c ∝ w``.  The displayed
-form drops the ``σ_2(B)`` term and fails on some instances (THEORY §5).
+form drops the ``σ_2(B)`` term and fails on some instances (docs/theory/theorem3.rst).
 """
 
 from __future__ import annotations

@@ -266,7 +266,8 @@ class SpecDefLayer(LinearChain):
 
     Notes
     -----
-    THEORY §4: ``H_W̃W̃ = Σ_x ⊗ C^T C``, ``H_CC = (W̃ Σ_x W̃^T) ⊗ I``, and at zero residual
+    docs/theory/hessian.rst: ``H_W̃W̃ = Σ_x ⊗ C^T C``, ``H_CC = (W̃ Σ_x W̃^T) ⊗ I``, and at zero
+    residual
     ``H_W̃C = (Σ_x W̃^T) ⊗ C^T``.  With both trained the gauge ``(W̃, C) → (A W̃, C A^{-1})`` leaves
     the loss unchanged; its tangents span :meth:`gauge_basis` and lie in the Hessian's null space
     at any critical point.

@@ -2,8 +2,8 @@
 
 The loss of ``f(x) = C W̃ x`` is unchanged by ``(W̃, C) → (A W̃, C A⁻¹)`` for invertible A
 (m×m), so the tangents ``N vec(E) = [vec(E W̃); vec(−C E)]`` (E ∈ R^{m×m}) lie in the null space
-of the Hessian at any critical point (THEORY §4).  :meth:`SpecDefLayer.gauge_basis` stores N
-(``(md + m'm) × m²`` numbers); this module applies ``P = N (NᵀN)⁻¹ Nᵀ`` without it.
+of the Hessian at any critical point (docs/theory/hessian.rst).  :meth:`SpecDefLayer.gauge_basis`
+stores N (``(md + m'm) × m²`` numbers); this module applies ``P = N (NᵀN)⁻¹ Nᵀ`` without it.
 """
 
 from __future__ import annotations

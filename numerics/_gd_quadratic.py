@@ -1,11 +1,11 @@
 """Gradient descent on quadratics without simulation: closed form, exact step counts, batches.
 
 On ``L(w) = ½ (w − w*)ᵀ H (w − w*)`` with ``H = Q Λ Qᵀ ⪰ 0`` and error ``e_t = w_t − w*``,
-fixed-step gradient descent is ``e_t = (I − ηH)^t e_0`` exactly (THEORY B1).  In the eigenbasis,
-with ``c_i = ⟨q_i, e_0⟩``, every quantity is a sum of exponentials in ``t``; this module evaluates
-those sums in log space and finds the exact integer step count to a tolerance by exponential
-search and bisection (vectorised over many spectra and step sizes at once).  Simulation of many
-small quadratics at once is in :mod:`numerics._gd_batched`.
+fixed-step gradient descent is ``e_t = (I − ηH)^t e_0`` exactly (docs/theory/background.rst, B1).
+In the eigenbasis, with ``c_i = ⟨q_i, e_0⟩``, every quantity is a sum of exponentials in ``t``; this
+module evaluates those sums in log space and finds the exact integer step count to a tolerance by
+exponential search and bisection (vectorised over many spectra and step sizes at once).  Simulation
+of many small quadratics at once is in :mod:`numerics._gd_batched`.
 
 Stopping convention (shared with :mod:`numerics._optim`): the loss criterion is the relative
 gap ``L(w_t) − L* ≤ tol · (L(w_0) − L*)``; the distance criterion is ``‖e_t‖ ≤ tol · ‖e_0‖`` (the
@@ -170,10 +170,10 @@ def gd_closed_form(eigenvalues: Any, coeffs: Any, step: Any, t: Any, *,
     Notes
     -----
     ``L(w_t) − L* = ½ Σ_i λ_i (1 − ηλ_i)^{2t} c_i²`` and ``‖e_t‖² = Σ_i (1 − ηλ_i)^{2t} c_i²``
-    (THEORY B1).  Each term is evaluated as ``exp(log w_i + 2t log|1 − ηλ_i|)`` and the sum by a
-    log-sum-exp, so ``t = 10⁶`` or ``10¹²`` neither overflows nor loses the slow modes; the
-    relative error is about ``(|log w_i| + 2t|log|1 − ηλ_i||)·u``.  Non-integer ``t`` gives the
-    continuous interpolation ``|1 − ηλ_i|^{2t}``.
+    (docs/theory/background.rst, B1).  Each term is evaluated as ``exp(log w_i + 2t log|1 − ηλ_i|)``
+    and the sum by a log-sum-exp, so ``t = 10⁶`` or ``10¹²`` neither overflows nor loses the slow
+    modes; the relative error is about ``(|log w_i| + 2t|log|1 − ηλ_i||)·u``.  Non-integer ``t``
+    gives the continuous interpolation ``|1 − ηλ_i|^{2t}``.
     """
     func = "gd_closed_form"
     quantity = _quantity(func, quantity)

@@ -1,4 +1,5 @@
-"""Exact spectrum of the joint (W̃, C) Hessian of a SpecDef layer at zero residual (THEORY §4).
+"""Exact spectrum of the joint (W̃, C) Hessian of a SpecDef layer at zero residual
+(docs/theory/hessian.rst).
 
 The checked inputs and the factors ``F`` (``FFᵀ = Σ_x``) and ``W̃F`` are shared with
 :mod:`numerics._joint_extremes`, which computes only the two ends of the same spectrum.

@@ -160,7 +160,8 @@ class Quadratic(LeastSquaresModel):
         Notes
         -----
         With ``e_0 = ‖e_0‖ q_i``, GD gives ``e_t = (1 − ηλ_i)^t e_0`` exactly, so the bound
-        ``‖e_t‖ ≤ ρ(η)^t ‖e_0‖`` of THEORY B1 is attained when ``λ_i`` realises ``ρ(η)``.
+        ``‖e_t‖ ≤ ρ(η)^t ‖e_0‖`` of B1 (docs/theory/background.rst) is attained when ``λ_i``
+        realises ``ρ(η)``.
         """
         if not _one_of(which, ("max", "min", "both")):
             raise InputError(f"Quadratic.worst_case_start: which must be 'max', 'min' or 'both', "
@@ -189,8 +190,8 @@ class LinearRegression(LeastSquaresModel):
     -----
     One block ``"W"`` (m×d), θ = vec(W).  Residual ``r = vec((W+P)X − Y)/√n``,
     ``J = (X^T ⊗ I_m)/√n``, gradient ``vec(R X^T)/n`` and Hessian ``H = Σ_x ⊗ I_m`` with
-    ``Σ_x = X X^T / n`` (THEORY §4), independent of θ.  ``theta_star`` solves the normal
-    equations ``(W+P) Σ_x = Y X^T/n`` when Σ_x is invertible; ``loss_star`` is
+    ``Σ_x = X X^T / n`` (docs/theory/hessian.rst), independent of θ.  ``theta_star`` solves the
+    normal equations ``(W+P) Σ_x = Y X^T/n`` when Σ_x is invertible; ``loss_star`` is
     ``‖Y (I − Π_X)‖²/(2n)`` with Π_X the projector on the row space of X.
     """
 

@@ -107,7 +107,8 @@ def newton_cg(model: Any, theta0: Any, *, cg_tol: float | None = None,
     is not resolved; returning the last iterate, or ``−g`` on the first inner step),
     so every step is a descent direction.  On a quadratic CG needs at most ``p`` products in
     exact arithmetic and about ``½√κ·ln(2/cg_tol)`` for a spread spectrum: a second-order
-    attacker that solves inexactly pays ``O(√κ)`` products per step (THEORY B4), against
+    attacker that solves inexactly pays ``O(√κ)`` products per step (docs/theory/background.rst,
+    B4), against
     ``O(κ)`` gradient steps for GD.
     """
     func = "newton_cg"

@@ -16,7 +16,8 @@ With ``L*`` known (``model.loss_star`` not ``None``) the criterion is on the los
   ``‖∇L(θ_t)‖ <= atol``).
 
 The test is applied at ``t = 0`` too, so ``steps`` is the number of updates performed: the
-iteration count ``T_A(ε)`` of THEORY §1 with ``ε = tol · Δ_0`` (or ``atol``).  A run is
+iteration count ``T_A(ε)`` of docs/theory/overview.rst with ``ε = tol · Δ_0`` (or ``atol``).  A run
+is
 ``diverged`` at the first checked ``t`` where the loss or gradient is non-finite, or where
 ``|L(θ_t) − L_ref| > divergence_factor · |L(θ_0) − L_ref|`` (``L_ref = L*`` or 0); records are cut
 at the last finite value and ``theta`` is the last finite iterate.  Otherwise the status is
@@ -81,10 +82,10 @@ def gradient_descent(model: Any, theta0: Any, step: float, *, max_steps: int = 1
     Notes
     -----
     On a quadratic with Hessian ``H`` the iteration is stable iff ``0 < η < 2/λ_max(H)`` and
-    then ``L(θ_t) − L*`` follows :func:`gd_closed_form` exactly (THEORY B1); with ``η = 1/L``
-    on an ``L``-smooth, ``μ``-strongly convex loss the gap contracts by at least ``1 − μ/L`` per
-    step (B2).  Cost per step: one ``grad`` and, on recorded steps, one ``loss`` and one
-    host transfer.
+    then ``L(θ_t) − L*`` follows :func:`gd_closed_form` exactly (docs/theory/background.rst, B1);
+    with ``η = 1/L`` on an ``L``-smooth, ``μ``-strongly convex loss the gap contracts by at least
+    ``1 − μ/L`` per step (B2).  Cost per step: one ``grad`` and, on recorded steps, one ``loss`` and
+    one host transfer.
     """
     func = "gradient_descent"
     eta = require_positive(func, "step", step)
@@ -178,8 +179,8 @@ def best_step_sweep(run: Any, steps: Sequence[float], *, theta0: Any = None, tol
 
     Notes
     -----
-    This is the attacker's step-size tuning of THEORY §6: a defence only counts if it slows
-    the attacker at the attacker's best step, ``min_η T_A(ε; η)``.  For quadratics call
+    This is the attacker's step-size tuning of docs/theory/attacks.rst: a defence only counts if it
+    slows the attacker at the attacker's best step, ``min_η T_A(ε; η)``.  For quadratics call
     :func:`steps_to_tolerance_quadratic` with an array of steps instead: it is exact and
     vectorised.
     """

@@ -2,9 +2,10 @@
 
 Each returns an :class:`~numerics._optim.OptResult` and uses the stopping convention of
 :mod:`numerics._optim` (relative loss gap when ``loss_star`` is known, else relative gradient
-norm; ``atol`` for absolute).  They exist to give claim C2 a precise meaning (THEORY B4): exact
-Newton and Gauss–Newton are affine invariant, so an invertible reparameterisation cannot slow
-them; damping, truncated inner solves, singular curvature and finite precision can.
+norm; ``atol`` for absolute).  They exist to give claim C2 a precise meaning
+(docs/theory/background.rst, B4): exact Newton and Gauss–Newton are affine invariant, so an
+invertible reparameterisation cannot slow them; damping, truncated inner solves, singular curvature
+and finite precision can.
 
 Singular curvature.  Dense solves default to ``solver="pinv"``: the symmetric curvature
 ``A = QΛQᵀ`` (``eigh``) is inverted on the eigenvalues with ``|λ_i| > rcond · max|λ|`` and
@@ -165,8 +166,8 @@ def newton(model: Any, theta0: Any, *, max_steps: int = 100, tol: float = 1e-8,
 
     On a strongly convex quadratic one step lands on the minimiser whatever ``κ`` is.  Newton is
     affine invariant: with ``θ = Pφ`` for invertible ``P``, ``∇_φ = Pᵀ∇_θ`` and
-    ``∇²_φ = Pᵀ H P``, so ``φ⁺ = φ − P⁻¹H⁻¹∇L`` and ``Pφ_t = θ_t`` for all ``t`` (THEORY B4).
-    Near a minimiser with ``H ⪰ μI`` and ``M``-Lipschitz Hessian,
+    ``∇²_φ = Pᵀ H P``, so ``φ⁺ = φ − P⁻¹H⁻¹∇L`` and ``Pφ_t = θ_t`` for all ``t``
+    (docs/theory/background.rst, B4). Near a minimiser with ``H ⪰ μI`` and ``M``-Lipschitz Hessian,
     ``‖θ_{t+1} − θ*‖ <= (M/2μ)‖θ_t − θ*‖²``.  Indefinite Hessians are inverted as they are
     (saddle points attract); use :func:`damped_newton` for a descent method.
     """

@@ -1,4 +1,4 @@
-"""SpecDef: function-preserving spectral inflation of a linear layer (THEORY §3).
+"""SpecDef: function-preserving spectral inflation of a linear layer (docs/theory/specdef.rst).
 
 For ``W ∈ R^{m×n}`` with thin SVD ``W = U Σ V^T`` the defence multiplies the top ``k``
 singular values by ``alpha`` and appends a compensation layer ``C`` so that ``C W̃ = W``.
@@ -59,7 +59,8 @@ def specdef(W: Any, alpha: float, k: int, *, svd_dtype: str | None = "float64") 
         \\tilde W = W + (\\alpha - 1) U_k Σ_k V_k^T, \\qquad
         C = I_m + (\\alpha^{-1} - 1) U_k U_k^T,
 
-    which is ``U Σ̃ V^T`` and ``U Σ Σ̃^{-1} U^T`` of THEORY §3, completed to a full-rank
+    which is ``U Σ̃ V^T`` and ``U Σ Σ̃^{-1} U^T`` of docs/theory/specdef.rst, completed to a
+    full-rank
     ``m × m`` matrix when ``m > n``.  Then ``C \\tilde W = W`` exactly in exact arithmetic
     (the coefficient of ``U_k Σ_k V_k^T`` is ``(α-1) + (α^{-1}-1) + (α^{-1}-1)(α-1) = 0``).
     In floating point ``C(\\tilde W x)`` carries a relative error of order ``α u``.  Writing

@@ -1,8 +1,8 @@
 """Hessian spectra: a :class:`Spectrum` record, dense ``eigh``, and exact structured spectra.
 
-The structured spectra of THEORY §4 come from small eigenproblems (d×d or (d+m)×d), never from
-the Hessian itself: linear regression (``Σ_x ⊗ I_m``), SpecDef with C frozen (``Σ_x ⊗ C^T C``)
-and SpecDef with both factors trained at zero residual (``J^T J``, in
+The structured spectra of docs/theory/hessian.rst come from small eigenproblems (d×d or (d+m)×d),
+never from the Hessian itself: linear regression (``Σ_x ⊗ I_m``), SpecDef with C frozen (``Σ_x ⊗ C^T
+C``) and SpecDef with both factors trained at zero residual (``J^T J``, in
 :mod:`numerics._joint_spectrum`).  Matrix-free eigensolvers for the general case are in
 :mod:`numerics._eigsolve`.
 """

@@ -115,7 +115,8 @@ def test_corrected_never_exceeds_sigma1(rng):
 
 
 def test_displayed_fails_on_some_random_triples(rng):
-    """THEORY §5: the displayed form fails on a few per cent of small random triples."""
+    """docs/theory/theorem3.rst: the displayed form fails on a few per cent of small random
+    triples."""
     fails = sum(b.value > b.sigma1_ABC * (1 + 1e-6)
                 for b in (cross_block_bound(*random_triple(rng, k % 2 == 1)) for k in range(300)))
     assert 3 <= fails <= 150
@@ -165,7 +166,8 @@ def test_hand_checkable_counterexample(xp):
 
 
 def test_scaling_B_scales_the_bound(rng):
-    """Both forms are homogeneous of degree one in B (THEORY §5: α on σ_1(B), α on the bound)."""
+    """Both forms are homogeneous of degree one in B (docs/theory/theorem3.rst: α on σ_1(B), α on
+    the bound)."""
     A, B, C = random_triple(rng)
     for variant in numerics.BOUND_VARIANTS:
         b1 = cross_block_bound(A, B, C, variant=variant)

@@ -88,7 +88,8 @@ def test_measured_exponents(report):
     joint = recs["c1.spectrum.joint"][0].data
     assert joint["proven_exponent"] == 2 and abs(joint["fitted_slope"] - 2) < 1e-2
     ft = recs["c1.gd_steps.joint"][0].data
-    assert ft["fitted_slope"] > 1.9  # fine-tuning steps grow (at least) like α² (THEORY §4)
+    assert ft["fitted_slope"] > 1.9  # see below
+    # fine-tuning steps grow (at least) like α² (docs/theory/hessian.rst)
 
 
 def test_function_preservation_alpha_one_is_exact_and_float32_saturates(report):

@@ -1,4 +1,5 @@
-"""Models: derivatives against finite differences and against THEORY's Kronecker formulas.
+"""Models: derivatives against finite differences and against the Kronecker formulas of
+docs/theory/hessian.rst.
 
 Every kernel runs on NumPy and array_api_strict (``xp`` fixture).  References are computed on
 the host with NumPy (``np.kron``, explicit commutation matrices), independently of the models.
@@ -40,7 +41,8 @@ def commutation(r, c):
 
 
 def specdef_pair(W, alpha, k):
-    """SpecDef by hand (THEORY §3, full-U compensation): returns (W̃, C) with C W̃ = W."""
+    """SpecDef by hand (docs/theory/specdef.rst, full-U compensation): returns (W̃, C) with C W̃ =
+    W."""
     U, s, Vt = np.linalg.svd(W, full_matrices=False)
     t = np.ones_like(s)
     t[:k] = alpha
@@ -146,7 +148,7 @@ def test_quadratic_singular_needs_opt_in(xp):
     assert q.n_params == 2
 
 
-# -- SpecDef layer (THEORY §4) --------------------------------------------------------------------
+# -- SpecDef layer (docs/theory/hessian.rst) -------------------------------------------------------
 @pytest.mark.parametrize("m,d,n", [(3, 3, 7), (2, 4, 6), (4, 2, 5)])
 def test_specdef_frozen_blocks_match_kron(xp, rng, m, d, n):
     X, W, C = rng.standard_normal((d, n)), rng.standard_normal((m, d)), rng.standard_normal((m, m))
@@ -195,7 +197,7 @@ def test_specdef_gauge_directions_are_null_at_zero_residual(xp, rng):
 
 # -- deep linear chains ---------------------------------------------------------------------------
 def test_deep_linear_cross_block_formula(xp, rng):
-    """THEORY §4, off zero residual:
+    """docs/theory/hessian.rst, off zero residual:
     ∂²L/∂vec(θ3)∂vec(θ1)^T = (h⊗I) θ3 θ2 (x^T⊗I) + (θ2 ⊗ r x^T) K."""
     d0, d1, d2, d3 = 3, 4, 2, 3
     t1, t2, t3 = (rng.standard_normal(s) for s in ((d1, d0), (d2, d1), (d3, d2)))

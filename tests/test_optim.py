@@ -414,7 +414,8 @@ def test_steps_quadratic_property(lam, coef, factor, log_tol, quantity):
 
 
 def test_steps_worst_case_formula(xp, rng):
-    """``e_0`` on the λ_min eigenvector, η = 1/λ_max: T = ⌈ln ε / ln(1 − 1/κ)⌉ (THEORY B1)."""
+    """``e_0`` on the λ_min eigenvector, η = 1/λ_max: T = ⌈ln ε / ln(1 − 1/κ)⌉
+    (docs/theory/background.rst, B1)."""
     for kappa, eps_ in ((50.0, 1e-3), (7.0, 1e-5), (1e3, 1e-2)):
         lam = np.array([1.0 / kappa, 0.3, 0.6, 1.0])  # λ_max = 1
         H, Q = spd(rng, lam)

@@ -20,7 +20,7 @@ def H(a):
 
 
 def specdef_pair(W, alpha, k, full=True):
-    """SpecDef by hand (THEORY §3).  ``full``: C = I + U_k(1/α − 1)U_k^T (invertible);
+    """SpecDef by hand (docs/theory/specdef.rst).  ``full``: C = I + U_k(1/α − 1)U_k^T (invertible);
     otherwise C = U Σ Σ̃^{-1} U^T with thin U (singular when m > d).  C W̃ = W either way."""
     U, s, Vt = np.linalg.svd(W, full_matrices=False)
     t = np.ones_like(s)

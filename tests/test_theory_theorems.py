@@ -1,7 +1,7 @@
 """Each theorem: hand-computed values at rational points, derivations, independent NumPy checks.
 
-The NumPy constructions here are written from THEORY.md, not from ``numerics``, so that they
-stay independent of the kernels the validation layer compares against.
+The NumPy constructions here are written from the docs (docs/theory/), not from ``numerics``, so
+that they stay independent of the kernels the validation layer compares against.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 nothing else of this project.  Each theorem is a frozen :class:`Theorem`; ``evaluate(**params)``
 returns the bound (lambdified once per instance), ``prove()`` a tri-state :class:`Verdict`.
 
->>> import theory
+>>> from specdef import theory
 >>> th = theory.get("gd.quadratic.contraction")
 >>> th.evaluate(mu=1, L=3, step=0.5)
 0.5
@@ -94,7 +94,7 @@ specdef.hessian.sigma1_growth
     itself ``<= σ_1(H_joint)``; ``derived["step_ceiling"]`` is ``2/bound``.
 hessian_bound.displayed
     ``sA*sB1*sC*cos1*cos2``, the paper's lower bound on ``σ_1(ABC)`` with ``sA = σ_r1(A)``,
-    ``sB1, sB2 = σ_1(B), σ_2(B)``, ``sC = σ_r2(C)`` and the angles of THEORY.md §5.
+    ``sB1, sB2 = σ_1(B), σ_2(B)``, ``sC = σ_r2(C)`` and the angles of docs/theory/theorem3.rst.
 hessian_bound.corrected
     ``sA*sC*(sB1*cos1*cos2 - sB2*sin1*sin2)``, ``sin = sqrt(1 - cos²)``: corrected lower bound.
 attack.additive_injection.recovery

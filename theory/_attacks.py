@@ -1,4 +1,4 @@
-"""Attacks that restore fast fine-tuning (THEORY.md §6, claim C3): exact statements.
+"""Attacks that restore fast fine-tuning (docs/theory/attacks.rst, claim C3): exact statements.
 
 Notes
 -----
@@ -100,7 +100,7 @@ def _injection() -> Theorem:
         assumptions=(require("n_protected_positive", "n_protected > 0", _SYMS),
                      require("n_protected_le_n_total", "n_protected <= n_total", _SYMS,
                              "n_protected must be <= n_total")),
-        bound=overhead, kind="exact", expectation="holds", reference="THEORY.md §6 (A)",
+        bound=overhead, kind="exact", expectation="holds", reference="docs/theory/attacks.rst (A)",
         parameters=("n_protected", "n_total"),
         claim=sp.And(sp.Eq(BOUND, overhead), BOUND <= 1),
         derived={"steps_ratio": sp.Integer(1), "loss_difference": sp.Integer(0)},
@@ -131,7 +131,8 @@ def _bypass() -> Theorem:
                      require("eps_range", sp.And(sp.Symbol("eps") > 0, sp.Symbol("eps") < 1),
                              _SYMS, "eps must be in (0, 1)")),
         bound=ceiling_steps(rho, eps), kind="exact", expectation="holds",
-        reference="THEORY.md §6 (B) with §2 B1", parameters=("kappa_z", "eps"),
+        reference="docs/theory/attacks.rst (B) with docs/theory/background.rst, B1",
+        parameters=("kappa_z", "eps"),
         claim=sp.And(rho**BOUND <= eps, rho ** (BOUND - 1) > eps),
         derived={"rho": rho, "d_steps_d_alpha": sp.Integer(0),
                  "kappa_z_upper": kappa_x * kappa_W**2, "kappa_z_lower": kappa_x / kappa_W**2},
@@ -162,7 +163,7 @@ def _fusion() -> Theorem:
         symbols={"n_compensation": n_comp, "n_original": n_orig},
         assumptions=(require("n_compensation_positive", "n_compensation > 0", _SYMS),
                      require("n_original_positive", "n_original > 0", _SYMS)),
-        bound=change, kind="exact", expectation="holds", reference="THEORY.md §6 (D)",
+        bound=change, kind="exact", expectation="holds", reference="docs/theory/attacks.rst (D)",
         parameters=("n_compensation", "n_original"),
         claim=sp.Eq(BOUND, (n_orig - released) / released),
         derived={"steps_ratio": sp.Integer(1), "overhead_vs_original": sp.Integer(0)},

@@ -1,4 +1,5 @@
-"""Gradient descent on a strongly convex quadratic (THEORY.md §2, B1): exact, tight rates.
+"""Gradient descent on a strongly convex quadratic (docs/theory/background.rst, B1): exact, tight
+rates.
 
 Notes
 -----
@@ -38,7 +39,7 @@ lam = sp.Symbol("lam", positive=True)
 _SYMS = {"mu": mu, "L": L, "step": step, "eps": eps, "n": n}
 _BASE = (require("mu_positive", "mu > 0", _SYMS), require("mu_le_L", "mu <= L", _SYMS),
          require("step_positive", "step > 0", _SYMS))
-_REF = "THEORY.md §2 B1; Nesterov (2018) Introductory Lectures, §2.1"
+_REF = "docs/theory/background.rst, B1; Nesterov (2018) Introductory Lectures, §2.1"
 
 
 def contraction_expr(mu_: sp.Expr, L_: sp.Expr, step_: sp.Expr) -> sp.Expr:

@@ -1,4 +1,5 @@
-"""Textbook first-order rates (THEORY.md §2, B2–B3): upper bounds and Nesterov's lower bound.
+"""Textbook first-order rates (docs/theory/background.rst, B2–B3): upper bounds and Nesterov's lower
+bound.
 
 Notes
 -----
@@ -75,7 +76,8 @@ def _linear_rate() -> Theorem:
         assumptions=(require("mu_positive", "mu > 0", _SYMS), require("mu_le_L", "mu <= L", _SYMS),
                      require_integer("t_integer", "t", 0)),
         bound=(1 - mu / L) ** t, kind="upper", expectation="holds",
-        reference="THEORY.md §2 B2; Nesterov (2018) Thm 2.1.15; checked on quadratics",
+        reference="docs/theory/background.rst, B2; Nesterov (2018) Thm 2.1.15; checked on "
+                  "quadratics",
         parameters=("mu", "L", "t"), truth=(1 - lam / L) ** (2 * t),
         over=(Over(lam, mu, L, "log"),),
         derived={"steps_upper": sp.ceiling(kappa * sp.log(1 / eps)),
@@ -93,7 +95,8 @@ def _sublinear() -> Theorem:
         assumptions=(require("L_positive", "L > 0", _SYMS), require_integer("t_integer", "t", 1),
                      require("R_positive", "R > 0", _SYMS)),
         bound=L * R**2 / (2 * t), kind="upper", expectation="holds",
-        reference="THEORY.md §2 B3; Nesterov (2018) Cor. 2.1.2; checked on quadratics",
+        reference="docs/theory/background.rst, B3; Nesterov (2018) Cor. 2.1.2; checked on "
+                  "quadratics",
         parameters=("L", "t", "R"), truth=lam / 2 * (1 - lam / L) ** (2 * t) * R**2,
         over=(Over(lam, 0, L, "lin"),),
         box={"L": (0.01, 100.0, "log"), "t": (1, 1000, "logint"), "R": (0.1, 10.0, "log")},
@@ -130,7 +133,8 @@ def _exact_worst_case() -> Theorem:
         assumptions=(require("L_positive", "L > 0", _SYMS), require_integer("t_integer", "t", 1),
                      require("R_positive", "R > 0", _SYMS)),
         bound=L * R**2 / (4 * t + 2), kind="tight", expectation="holds",
-        reference="THEORY.md §2 B3; Drori & Teboulle (2014) Math. Program. 145, Thm 3.1 and "
+        reference="docs/theory/background.rst, B3; Drori & Teboulle (2014) Math. Program. 145, "
+                  "Thm 3.1 and "
                   "§3.3 (attained by a Huber function); checked on the Huber family",
         parameters=("L", "t", "R"), truth=L * (delta * R - (t + sp.Rational(1, 2)) * delta**2),
         over=(Over(delta, 0, R / (t + 1), "lin"),),
@@ -155,7 +159,7 @@ def _nesterov() -> Theorem:
                      require_integer("d_integer", "d", 1),
                      require("d_large", "d >= 2*t + 1", _SYMS, "d must be >= 2t + 1")),
         bound=3 * L * R**2 / (32 * (t + 1) ** 2), kind="lower", expectation="holds",
-        reference="THEORY.md §2 B3; Nesterov (2018) Thm 2.1.7",
+        reference="docs/theory/background.rst, B3; Nesterov (2018) Thm 2.1.7",
         parameters=("L", "t", "R", "d"), truth=chain["chain_value"], derived=chain,
         box={"L": (0.01, 100.0, "log"), "t": (1, 1000, "logint"), "R": (0.1, 10.0, "log"),
              "d": (3, 5000, "logint")},

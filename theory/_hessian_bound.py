@@ -1,4 +1,5 @@
-"""The paper's Hessian lower bound ("Theorem 3", THEORY.md §5): displayed and corrected forms.
+"""The paper's Hessian lower bound ("Theorem 3", docs/theory/theorem3.rst): displayed and corrected
+forms.
 
 Notes
 -----
@@ -49,7 +50,7 @@ _ASSUMPTIONS = tuple(require(n, rel, _SYMS) for n, rel in (
     ("sA_nonnegative", "sA >= 0"), ("sB2_nonnegative", "sB2 >= 0"), ("sB2_le_sB1", "sB2 <= sB1"),
     ("sC_nonnegative", "sC >= 0"), ("cos1_nonnegative", "cos1 >= 0"), ("cos1_le_1", "cos1 <= 1"),
     ("cos2_nonnegative", "cos2 >= 0"), ("cos2_le_1", "cos2 <= 1")))
-_REF = "THEORY.md §5 (paper's Theorem 3, our angle reading)"
+_REF = "docs/theory/theorem3.rst (paper's Theorem 3, our angle reading)"
 
 
 def _decompose(A: Any, B: Any, C: Any) -> tuple:

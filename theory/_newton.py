@@ -1,4 +1,5 @@
-"""Second-order background (THEORY.md §2, B4): Newton's local rate and affine invariance.
+"""Second-order background (docs/theory/background.rst, B4): Newton's local rate and affine
+invariance.
 
 Notes
 -----
@@ -43,7 +44,7 @@ def _local() -> Theorem:
         assumptions=(require("M_positive", "M > 0", _SYMS), require("mu_positive", "mu > 0", _SYMS),
                      require("r_nonnegative", "r >= 0", _SYMS)),
         bound=M * r**2 / (2 * mu), kind="upper", expectation="holds",
-        reference="THEORY.md §2 B4; Nesterov (2018) Thm 1.2.5",
+        reference="docs/theory/background.rst, B4; Nesterov (2018) Thm 1.2.5",
         parameters=("M", "mu", "r"), truth=a * r**2 / (2 * h),
         over=(Over(a, 0, M), Over(h, mu, mu + M * r)),
         box={"M": (0.01, 10.0, "log"), "mu": (0.01, 10.0, "log"), "r": (1e-3, 10.0, "log")},
@@ -80,7 +81,7 @@ def _affine() -> Theorem:
         assumptions=(require("alpha_ge_1", "alpha >= 1", _SYMS),
                      require("kappa_ge_1", "kappa >= 1", _SYMS)),
         bound=sp.Integer(1), kind="exact", expectation="holds",
-        reference="THEORY.md §2 B4; Nocedal & Wright (2006) §3.3",
+        reference="docs/theory/background.rst, B4; Nocedal & Wright (2006) §3.3",
         parameters=("alpha", "kappa"), truth=sp.Integer(1),
         derived={"newton_steps_quadratic": sp.Integer(1)},
         box={"alpha": (1.0, 1e6, "log"), "kappa": (1.0, 1e6, "log")},

@@ -1,4 +1,4 @@
-"""The SpecDef map itself (THEORY.md §3): spectra of W̃ and C, and function preservation.
+"""The SpecDef map itself (docs/theory/specdef.rst): spectra of W̃ and C, and function preservation.
 
 Notes
 -----
@@ -102,7 +102,7 @@ def _spectrum() -> Theorem:
                      require("alpha_ge_1", "alpha >= 1", _SYMS),
                      require_integer("j_integer", "j", 1), require_integer("k_integer", "k", 0)),
         bound=_t_jj() * sigma, kind="exact", expectation="holds",
-        reference="THEORY.md §3 (SpecDef construction, steps 1-4)",
+        reference="docs/theory/specdef.rst (SpecDef construction, steps 1-4)",
         parameters=("sigma", "alpha", "j", "k"), oracle=_spectrum_oracle,
         derived={"C_eigenvalue": 1 / _t_jj(), "kappa_C": alpha, "sigma1_ratio": alpha,
                  "params_added": m**2},
@@ -124,7 +124,7 @@ def _preservation() -> Theorem:
                      require("c_ge_1", "c >= 1", _SYMS),
                      require("cu_small", "2*c*u <= 1", _SYMS, "c*u must be <= 1/2")),
         bound=c * alpha * u, kind="upper", expectation="holds",
-        reference="THEORY.md §3; Higham (2002) Accuracy and Stability, Lemma 3.3, §3.5",
+        reference="docs/theory/specdef.rst; Higham (2002) Accuracy and Stability, Lemma 3.3, §3.5",
         parameters=("alpha", "u", "c"),
         claim=sp.And(BOUND <= rigorous, rigorous <= BOUND * (1 + 2 * c * u)),
         derived={"rigorous": rigorous,

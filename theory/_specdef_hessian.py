@@ -1,4 +1,4 @@
-"""Hessians of a SpecDef layer and the GD slowdown they force (THEORY.md §4, claim C1).
+"""Hessians of a SpecDef layer and the GD slowdown they force (docs/theory/hessian.rst, claim C1).
 
 Notes
 -----
@@ -84,7 +84,7 @@ def _hessian() -> Theorem:
         assumptions=(require("lam_min_positive", "lam_min > 0", _SYMS),
                      require("lam_min_le_lam_max", "lam_min <= lam_max", _SYMS), _ALPHA),
         bound=lam_min / alpha**2, kind="exact", expectation="holds",
-        reference="THEORY.md §4 (SpecDef layer, C frozen)",
+        reference="docs/theory/hessian.rst (SpecDef layer, C frozen)",
         parameters=("lam_min", "lam_max", "alpha"), truth=products,
         derived={"sigma1_H": lam_max, "kappa_H": lam_max * alpha**2 / lam_min},
         box={"lam_min": (1e-3, 1.0, "log"), "lam_max": (1e-3, 1e3, "log"),
@@ -179,7 +179,7 @@ def _slowdown() -> Theorem:
                      require("eps_range", sp.And(sp.Symbol("eps") > 0, sp.Symbol("eps") < 1),
                              _SYMS, "eps must be in (0, 1)")),
         bound=d["ratio"], kind="tight", expectation="holds",
-        reference="THEORY.md §4 (C frozen) with §2 B1",
+        reference="docs/theory/hessian.rst (C frozen) with docs/theory/background.rst, B1",
         parameters=("kappa", "alpha", "eps"), oracle=_slowdown_oracle,
         derived={k_: d[k_] for k_ in ("rho_defended", "rho_undefended", "steps_defended",
                                       "steps_undefended", "continuous_ratio",
@@ -224,7 +224,7 @@ def _growth() -> Theorem:
         assumptions=(_ALPHA, require("sigma1_W_positive", "sigma1_W > 0", _SYMS),
                      require("vSv_positive", "vSv > 0", _SYMS)),
         bound=bound, kind="lower", expectation="holds",
-        reference="THEORY.md §4 (both trained); Horn & Johnson (2013) Thm 4.2.2, 4.3.28",
+        reference="docs/theory/hessian.rst (both trained); Horn & Johnson (2013) Thm 4.2.2, 4.3.28",
         parameters=("alpha", "sigma1_W", "vSv"), truth=lam_top,
         over=(Over(s2, 0, sigma1_W), Over(b, -2 * vSv, 2 * vSv), Over(w, 0, 2 * vSv)),
         derived={"step_ceiling": 2 / bound, "growth_exponent_alpha": sp.Integer(2)},

@@ -1,4 +1,4 @@
-"""Background (THEORY.md §2, B1–B3): first-order methods on quadratics and beyond.
+"""Background (docs/theory/background.rst, B1–B3): first-order methods on quadratics and beyond.
 
 Gradient descent on quadratics (B1): contraction, step counts, worst-case value
 (:mod:`.contraction`, :mod:`.worst_value`, the PEPit cross-check :mod:`.pepit`); rates beyond

@@ -1,4 +1,4 @@
-"""First-order rates beyond the exact quadratic analysis (THEORY.md §2, B2–B3).
+"""First-order rates beyond the exact quadratic analysis (docs/theory/background.rst, B2–B3).
 
 Checks
 ------

@@ -1,4 +1,4 @@
-"""Claim C1 (THEORY §4): a SpecDef layer slows first-order optimisation.
+"""Claim C1 (docs/theory/hessian.rst): a SpecDef layer slows first-order optimisation.
 
 The model is the SpecDef layer ``f(x) = C W̃ x`` with loss ``(1/2n)‖C W̃ X − Y‖²_F``
 (:class:`numerics.SpecDefLayer`), ``(W̃, C) = ctx.defence(W, alpha, k)``.  Instances are built so
@@ -30,8 +30,8 @@ Checks
     loss whose minimum is the released model; *stable* means the loss does not rise over the
     first steps.  Compared with ``derived["step_ceiling"] = 2/bound`` as an upper bound.
     (b) Fine-tuning towards ``W' = W + ΔW`` (``Y = W'X``) from the released point: a step sweep
-    (the attacker's best step), steps vs α and their log-log slope (data only: THEORY reports
-    faster than α², which is a measurement, not a theorem).
+    (the attacker's best step), steps vs α and their log-log slope (data only:
+    docs/theory/hessian.rst reports faster than α², which is a measurement, not a theorem).
 
 A user defence runs through every check.  The frozen-C checks hold for any defence whose C has
 singular values ``{1/α, 1}`` (the diagonal rescaling does); the σ_1-growth theorem is about

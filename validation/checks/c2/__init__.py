@@ -1,4 +1,5 @@
-"""Claim C2 (THEORY §2 B4, §4): which second-order methods does the defence slow, and by how much?
+"""Claim C2 (docs/theory/background.rst, B4, docs/theory/hessian.rst): which second-order methods
+does the defence slow, and by how much?
 
 Setting.  A defended linear-regression layer ``x ↦ C W̃ x`` (``(W̃, C) = ctx.defence(W, α, k)``)
 is fine-tuned towards a new target ``Y = W' X`` (``W' = W + PERT·N(0, 1)``) in two

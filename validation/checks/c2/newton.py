@@ -1,4 +1,5 @@
-"""Exact second-order methods (THEORY.md §2, B4): Newton's local rate and affine invariance.
+"""Exact second-order methods (docs/theory/background.rst, B4): Newton's local rate and affine
+invariance.
 
 Models (numerics' model protocol: ``n_params``, ``loss``, ``grad``, ``hvp``, ``hessian``,
 ``loss_star``, ``theta_star``; ``xp`` ops only, so every backend runs them)

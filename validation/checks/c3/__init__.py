@@ -1,4 +1,4 @@
-"""Claim C3 (THEORY §6): an attacker restores fast fine-tuning of a defended layer.
+"""Claim C3 (docs/theory/attacks.rst): an attacker restores fast fine-tuning of a defended layer.
 
 Instance.  A square layer ``W`` (``κ(W) = 2``) on data with ``Σ_x`` of spectrum
 geomspace(1, κ_x) is fine-tuned by gradient descent towards ``Y = W' X`` (``W' = W + 0.3 G``),

@@ -222,4 +222,4 @@ def check_factorisation(ctx: Context) -> list:
                             f"classification, no proven value (the frozen-C slowdown at "
                             f"α={fmt_alpha(a_last)}, {proven:.4g}, is in data as a reference)")
     return [rec.declare("classification of simulated GD counts after the attack, per α",
-                        "prediction: absent (negative control, THEORY §6)")]
+                        "prediction: absent (negative control, docs/theory/attacks.rst)")]

@@ -1,4 +1,5 @@
-"""Two theorems at the sizes the GPU path is for (``--size large``; THEORY §2 B1, §4).
+"""Two theorems at the sizes the GPU path is for (``--size large``; docs/theory/background.rst, B1,
+docs/theory/hessian.rst).
 
 Checks
 ------

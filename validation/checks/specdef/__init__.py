@@ -1,4 +1,4 @@
-"""The SpecDef map itself (THEORY §3): spectra of W̃ and C, and function preservation.
+"""The SpecDef map itself (docs/theory/specdef.rst): spectra of W̃ and C, and function preservation.
 
 The defence under test is ``ctx.defence(W, alpha, k)`` — SpecDef by default, a user's
 function-preserving map otherwise.  ``specdef.weight_spectrum`` is a statement about SpecDef's
