@@ -118,3 +118,19 @@ def test_there_are_docstring_examples():
     n = sum(len(t.examples) for m in MODULES
             for t in finder.find(importlib.import_module(m), m))
     assert n >= 5
+
+
+# ------------------------------------------------------------------------------ references
+def test_code_cites_the_docs_not_a_private_brief():
+    """References to the mathematics point at pages of docs/ that exist."""
+    hits, missing = [], set()
+    for d in ("theory", "numerics", "validation", "figures", "benchmarks"):
+        for p in sorted((ROOT / d).rglob("*.py")):
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+                if re.search(r"THEORY(\.md|\b ?§| B\d|'s|:)", line):
+                    hits.append(f"{p.relative_to(ROOT)}:{i}: {line.strip()}")
+                for page in re.findall(r"docs/(theory/\w+)\.rst", line):
+                    if not (ROOT / "docs" / f"{page}.rst").is_file():
+                        missing.add(page)
+    assert not hits, "\n".join(hits)
+    assert not missing
