@@ -10,6 +10,9 @@ Reads the records of the ``theorem3`` check family (``specdef.validation.checks.
 ``theorem3.real_hessian_blocks``
     one record per block: ``empirical = σ_1(block)``, ``proven`` = corrected bound,
     ``data["displayed_bound"]`` the displayed form on the same factorisation.
+``theorem3.network_blocks.{displayed,corrected}`` (optional)
+    one record per model family and block; their status, ``data["family_label"]`` and
+    ``data["n_instances"]`` give the scope lines under the counts.
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ Hessians). A valid lower bound lies on or below the diagonal y = x; the shaded r
 means the bound is violated, and circled points are counterexamples (the ratio bound/σ_1 is
 printed). A counterexample with ABC = 0 has σ_1 = 0, off the log scale: it is drawn on the left
 edge with its source's marker and labelled. The text lists how many of all triples (search
-starts) violated each form. Conclusion: the displayed form is refuted on general triples under
-this reading of the angles, while the corrected form was never violated. On the deep-linear and
-SpecDef cross-blocks drawn here both forms hold (provably, for the displayed one: an outer factor
-has rank one); on three-layer ReLU perceptrons the displayed form fails on Hessian blocks too,
-which the theorem3 network checks report."""
+starts) violated each form; the lines under them give the scope of the per-sample Hessian
+cross-block searches (check theorem3.network_blocks: deep linear nets, 2- and 3-layer
+ReLU/GELU/tanh MLPs, SpecDef layers; Gauss–Newton and whole block; random + adversarial, with
+the number of instances searched per block). The bound is defined per sample only: with n > 1
+samples a block is a sum Σ_s A_s B C_s, not of the theorem's form. Conclusion: under this
+reading of the angles the displayed form is refuted on general triples and on 3-layer MLP
+Hessian blocks (ReLU, GELU and tanh); it holds on deep-linear, 2-layer MLP and SpecDef blocks
+(provably; each record's detail gives the proof); the corrected form was never violated."""
 
 NAME = "theorem3"
 SEARCHES = ("random", "adversarial")
@@ -91,6 +97,50 @@ def _summary(pts: list[dict]) -> str:
                  and math.isfinite(p["n_total"])]
         if parts:
             lines.append(f"{form}: " + ", ".join(parts) + " violate")
+    return "\n".join(lines)
+
+
+def _families(labels: list[str]) -> str:
+    """'ReLU-MLP (3 layers)', 'GELU-MLP (3 layers)' → '3-layer MLPs (ReLU/GELU)'; others kept."""
+    import re
+
+    groups: dict = {}
+    out = []
+    for lab in labels:
+        m = re.fullmatch(r"(.+)-MLP \((\d+) layers\)", lab)
+        if m:
+            if m.group(2) not in groups:
+                groups[m.group(2)] = []
+                out.append(m.group(2))
+            groups[m.group(2)].append(m.group(1))
+        else:
+            out.append(lab.replace(" W̃–C", ""))  # "SpecDef W̃–C" (the block) → "SpecDef"
+    return ", ".join(f"{k}-layer MLPs ({'/'.join(groups[k])})" if k in groups else k
+                     for k in out)
+
+
+def _scope(results: dict) -> str:
+    """The scope of the per-sample Hessian-block searches, from their records ('' if absent)."""
+    import textwrap
+
+    lines: list[str] = []
+    for form in FORMS:
+        recs = records(results, f"theorem3.network_blocks.{form}", NAME, required=False)
+        if not recs:
+            continue
+        bad, good = [], []
+        for r in recs:
+            label = str(optional(r, "family_label", optional(r, "family", "?")))
+            (bad if r.get("status") in ("REFUTED", "VIOLATED") else good).append(label)
+        bad = list(dict.fromkeys(bad))
+        good = [g for g in dict.fromkeys(good) if g not in bad]
+        if not lines:
+            n = min(num(optional(r, "n_instances")) for r in recs)
+            lines.append(f"Hessian blocks, per sample (≥ {n:.0f} each):")
+        text = (f"{form}: refuted on {_families(bad)}"
+                + (f"; holds on {_families(good)}" if good else "")
+                if bad else f"{form}: no counterexample")
+        lines += textwrap.wrap(text, 40, break_on_hyphens=False)
     return "\n".join(lines)
 
 
@@ -166,9 +216,11 @@ def make(results: dict):
     handles.append(Patch(facecolor=PALETTE["vermillion"], alpha=0.15, edgecolor="0.2",
                          linewidth=0.6, label=r"bound $> \sigma_1$: violated"))
     ax.legend(handles=handles, loc="upper left", fontsize=6)
-    summary = _summary(pts)
+    scope = _scope(results)  # the per-sample Hessian-block searches, under the counts
+    summary = "\n".join(t for t in (_summary(pts), scope) if t)
     if summary:
-        ax.text(0.98, 0.14, summary, transform=ax.transAxes, ha="right", va="bottom",
+        y = 0.02 if scope else 0.14
+        ax.text(0.98, y, summary, transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=5.8, color="0.25", linespacing=1.3)
     return fig
 
