@@ -19,9 +19,9 @@ import pytest
 from specdef.validation import Context, Status, run_checks, select
 from specdef.validation.engine.registry import families
 
-#: Families whose records do not declare provenance yet (owned by other work in progress); their
-#: walk is an expected failure until they do, so the gap stays visible (XPASS once closed).
-PENDING = {"theorem3"}
+#: Families whose records do not declare provenance yet: their walk is an expected failure until
+#: they do, so a gap stays visible (XPASS once closed).  Every family declares it now.
+PENDING: set[str] = set()
 #: Families whose planted errors live in the family test modules below.
 PLANTED_FAMILIES = ("background", "specdef", "c1", "c2", "c3", "scale")
 #: The family test modules with a ``PLANTED`` list of (check id, theorem id, factor).

@@ -17,7 +17,7 @@ import numpy as np
 from ...engine.records import Status
 from ...engine.registry import Context, check
 from ...engine.tolerance import rtol as dtype_rtol
-from .bound import THEOREMS, evaluate_bound
+from .bound import PROVEN, THEOREMS, evaluate_bound
 
 
 def _vec(M: np.ndarray) -> np.ndarray:
@@ -124,10 +124,12 @@ def _block_record(ctx: Context, blk: dict) -> Any:
                     ev.params["sB2"] / ev.params["sB1"] if ev.params["sB1"] > 0 else 0.0),
                 shapes=[list(blk[key].shape) for key in ("A", "B", "C")])
     params = dict(blk["params"], block=blk["name"], factorisation=blk["factorisation"])
-    return ctx.result("theorem3.real_hessian_blocks", tid, params, ev.sigma1, ev.bound,
-                      rtol=rtol_eff, status=Status.ERROR if failed else None,
-                      detail=("premise failed: " + "; ".join(failed) + "; " if failed else "")
-                      + detail, data=data)
+    rec = ctx.result("theorem3.real_hessian_blocks", tid, params, ev.sigma1, ev.bound,
+                     rtol=rtol_eff, status=Status.ERROR if failed else None,
+                     detail=("premise failed: " + "; ".join(failed) + "; " if failed else "")
+                     + detail, data=data)
+    return rec.declare("linear algebra: σ1(A·B·C) by SVD of the product of the block's factors",
+                       PROVEN.format(v="corrected"))
 
 
 # ---------------------------------------------------------------------------------- real blocks

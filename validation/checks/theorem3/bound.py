@@ -53,6 +53,13 @@ def _atol(scale: float, n: int, dtype: str) -> float:
     return scale * (2 * math.sqrt(8 * n * e) + 16 * n * e)
 
 
+#: Provenance of the two sides of a Theorem-3 record (``Result.declare``): σ1 is measured by an SVD
+#: of a matrix product; the bound is the theorem's SymPy expression on singular values and angles.
+EMPIRICAL = "linear algebra: σ1(A·B·C) by SVD of the product"
+PROVEN = ("closed form: theory bound theorem3 {v} (Theorem.evaluate on σ_r(A), σ(B), σ_r(C) "
+          "and the angles of their singular subspaces, maximised over r1, r2)")
+
+
 def evaluate_bounds(ctx: Context, variant: str, triples: list, *,
                     cross_check: bool = True) -> list[BoundEvaluation]:
     """Theorem-3 bound of ``variant`` on many triples, each maximised over ``(r1, r2)``.

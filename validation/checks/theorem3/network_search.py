@@ -48,7 +48,7 @@ from ...engine.records import Status
 from ...engine.registry import Context, check
 from ...engine.tolerance import rtol as dtype_rtol
 from .batched import evaluate_batch, evaluate_batches
-from .bound import THEOREMS, evaluate_bound
+from .bound import PROVEN, THEOREMS, evaluate_bound
 from .network_blocks import FAMILIES, Family, stack, take
 from .shrink import round_sig, sig_digits
 
@@ -361,7 +361,10 @@ def network_record(ctx: Context, check_id: str, fam: Family, block: str, variant
                       status=Status.ERROR if failed else status,
                       detail=(f"premise failed: A·B·C differs from the dense Hessian block by "
                               f"{fact_res:.2g}; " if failed else "") + detail,
-                      instance=instance, data=data, expectation=expectation(fam, variant))
+                      instance=instance, data=data, expectation=expectation(fam, variant)
+                      ).declare("linear algebra: σ1 of the dense per-sample Hessian block (SVD "
+                                "of the model's dense Hessian, not of the factors)",
+                                PROVEN.format(v=variant))
 
 
 def _make(variant: str):

@@ -17,7 +17,8 @@ import numpy as np
 from ...engine.records import Status
 from ...engine.registry import Context, check
 from ...engine.tolerance import rtol as dtype_rtol
-from .bound import THEOREMS, _kernel_excess, evaluate_bound, evaluate_bounds, format_instance
+from .bound import (EMPIRICAL, PROVEN, THEOREMS, _kernel_excess, evaluate_bound, evaluate_bounds,
+                    format_instance)
 from .shrink import shrink_counterexample
 
 #: ``σ_2(B) ≥ RANK_TOL · σ_1(B)`` counts as ``rank(B) ≥ 2``.
@@ -243,12 +244,14 @@ def _record(ctx: Context, check_id: str, variant: str, found: dict, what: str) -
                   if violated else f"no counterexample on general triples: max bound/σ1 "
                   f"{ev.ratio:.6g}; {summary}")
         return [ctx.result(check_id, tid, params, ev.sigma1, ev.bound, rtol=rtol_eff,
-                           status=status, detail=detail, instance=inst["instance"], data=data)]
+                           status=status, detail=detail, instance=inst["instance"], data=data)
+                .declare(EMPIRICAL, PROVEN.format(v=variant))]
     detail = (f"max bound/σ1 {ev.ratio:.9g} at r1={ev.r1}, r2={ev.r2}, rank(B) = {rank_b} "
               f"(B {Bh.shape[0]}×{Bh.shape[1]}); {summary} on general triples"
               + (f"; {inst['text']}" if violated else ""))
     return [ctx.result(check_id, tid, params, ev.sigma1, ev.bound, rtol=rtol_eff,
-                       detail=detail, instance=inst["instance"], data=data)]
+                       detail=detail, instance=inst["instance"], data=data)
+            .declare(EMPIRICAL, PROVEN.format(v=variant))]
 
 
 def _make(variant: str, search: str):
