@@ -18,6 +18,21 @@ exactly halfway between two neighbours goes to the one whose last significand bi
 Overflow follows the format: IEEE formats (float16/32/64, bfloat16, float8_e5m2) round values
 of magnitude ``≥ max + ulp(max)/2`` to ``±inf``; float8_e4m3fn has no infinity and gives NaN
 there (``ml_dtypes`` semantics, as in the OCP 8-bit specification's non-saturating mode).
+
+Two rounding kernels give the same values (a test compares them bit for bit):
+
+* on NumPy, a cast through the format's dtype (``ml_dtypes`` for bfloat16 and the float8
+  formats), straight from float64;
+* on any other namespace (CuPy on the GPU, ``array_api_strict``), or on NumPy when asked for
+  with ``rounding="generic"``, arithmetic on float64 values only (:func:`_round_generic`).
+
+CuPy has no dtype for the float8 formats, and none for bfloat16 up to CuPy 13 (its issue
+tracker has an open request since 2023; a later release adds experimental bfloat16 through
+``ml_dtypes`` with some ufuncs, rounding among them, still missing).  So on CuPy every format
+is emulated: values are kept as float64 arrays holding numbers representable in the format,
+like everywhere in this package.  A float16 result could be stored as ``cupy.float16`` with an
+exact cast *after* the generic kernel has rounded it; CuPy's own float64 → float16 conversion
+is never relied on, as it may round twice (through float32).
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import _brief
+from ._backend import _brief, backend_name, get_namespace
 from ._errors import InputError
 
 __all__ = ["FORMAT_NAMES", "NumberFormat", "number_format", "round_to_format", "ulp"]
@@ -156,25 +171,162 @@ def number_format(fmt: Any) -> NumberFormat:
     return out
 
 
-def round_to_format(x: Any, fmt: Any) -> np.ndarray:
+#: Rounding kernels: ``"auto"`` (a dtype cast on NumPy, :func:`_round_generic` elsewhere) and
+#: ``"generic"`` (:func:`_round_generic` on every namespace).
+ROUNDINGS = ("auto", "generic")
+
+
+def _is_host(x: Any) -> bool:
+    """True for data that lives on the host: NumPy arrays and scalars, Python numbers, lists."""
+    return isinstance(x, (np.ndarray, np.generic)) or not (hasattr(x, "shape")
+                                                           and hasattr(x, "dtype"))
+
+
+def _as_float64(func: str, xp: Any, x: Any) -> Any:
+    """``x`` as a float64 array of namespace ``xp`` (host data is moved in with ``xp.asarray``).
+
+    Real data (floating, integer) is converted; complex, boolean, string, datetime and object
+    data raise :class:`InputError`, and so does an array of another device namespace than
+    ``xp`` (moving it would be a hidden device-to-host or device-to-device copy).
+    """
+    if _is_host(x):
+        arr = np.asarray(x)
+        if arr.dtype.kind in "cbSUMm":  # complex, boolean, strings, datetimes: refused
+            raise InputError(f"{func}: x must be real numbers, got dtype {arr.dtype}")
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{func}: x must be real numbers, got {_brief(x)}") from None
+        return arr if backend_name(xp) == "numpy" else xp.asarray(arr, dtype=xp.float64)
+    have = backend_name(get_namespace(x, func=func))
+    if have != backend_name(xp):
+        raise InputError(f"{func}: x is a {have} array but the namespace asked for is "
+                         f"{backend_name(xp)}; move it with asarray or to_host first")
+    kind = str(x.dtype)
+    if "complex" in kind or "bool" in kind or ("float" not in kind and "int" not in kind):
+        raise InputError(f"{func}: x must be real numbers, got dtype {kind}")
+    return xp.astype(x, xp.float64)
+
+
+def _quantum(xp: Any, a: Any, f: NumberFormat) -> Any:
+    """``2^(max(e, e_min) − p + 1)`` for finite ``a ≥ 0`` with ``2^e ≤ a < 2^(e+1)`` (``a = 0``:
+    the subnormal quantum ``2^(e_min − p + 1)``), as a float64 array.
+
+    With ``frexp``/``ldexp`` (NumPy, CuPy) the exponent is read exactly off the float64 value.
+    A namespace without them (``array_api_strict``: the array API standard has neither) uses
+    ``e = ⌊log2 a⌋`` corrected by one in either direction against ``2^e`` (``pow`` of two to an
+    integer is exact), on ``max(a, 2^e_min)`` so that only normal float64 values are looked at.
+    """
+    p, emin = f.precision, f.min_exponent
+    if hasattr(xp, "frexp") and hasattr(xp, "ldexp"):
+        _, e = xp.frexp(a)  # a = m·2^e with m in [1/2, 1): the binade is [2^(e-1), 2^e)
+        return xp.ldexp(xp.ones_like(a), xp.maximum(e - 1, emin) - (p - 1))
+    b = xp.maximum(a, xp.full_like(a, f.smallest_normal))
+    two = xp.full_like(b, 2.0)
+    e = xp.floor(xp.log2(b))
+    t = xp.pow(two, e)
+    e = xp.where(t > b, e - 1, xp.where(2 * t <= b, e + 1, e))
+    return xp.pow(two, e - (p - 1))
+
+
+def _round_generic(xp: Any, x: Any, f: NumberFormat) -> Any:
+    r"""Round the float64 array ``x`` of namespace ``xp`` to the format ``f`` by float64
+    arithmetic alone; returns float64 values representable in ``f``.
+
+    Parameters
+    ----------
+    xp : namespace
+        The array namespace of ``x`` (NumPy, CuPy or ``array_api_strict``); only elementwise
+        functions of it are used (``frexp``, ``ldexp`` and ``rint`` where it has them).
+    x : array
+        float64 values.
+    f : NumberFormat
+        The target format.
+
+    Returns
+    -------
+    array
+        ``fl_f(x)``: round to nearest, ties to even, subnormals as ``f`` defines them, ``f``'s
+        overflow (``±inf``; NaN for float8_e4m3fn), NaN kept, signed zeros kept.
+
+    Notes
+    -----
+    For finite ``x`` with ``2^e ≤ |x| < 2^(e+1)`` the format's quantum there is
+    ``q = 2^(max(e, e_min) − p + 1)`` (:func:`_quantum`), and
+
+    .. math::
+
+        \mathrm{fl}(x) = \operatorname{rint}(x / q)\, q,
+
+    where ``rint`` rounds half to even.  Both operations are exact in float64: ``q`` is a
+    normal float64 (``e_min − p + 1 ≥ −133`` for every format here), so ``x/q`` only shifts the
+    exponent, and ``rint(x/q) ≤ 2^p`` has at most ``p + 1 ≤ 25`` bits.  The one rounding is
+    therefore ``rint``'s, on the exact ratio — round to nearest even in the format, with gradual
+    underflow because ``q`` stops shrinking below ``2^e_min``.  A value rounded up to the next
+    binade (``rint(x/q) = 2^p``) is correct as it is.  Overflow: a result of magnitude
+    ``> max`` becomes ``±inf`` (IEEE formats) or NaN (float8_e4m3fn).  The tie
+    ``max + ulp(max)/2`` goes to the even neighbour: ``2^(e_max+1)``, hence ``inf``, in the
+    IEEE formats (``65520 → inf`` in float16); ``448`` in float8_e4m3fn, whose next code would
+    be ``480`` (``464 → 448``, everything above ``464`` → NaN, as ``ml_dtypes`` does).
+    Infinite and NaN inputs use ``q = 2^(e_min − p + 1)``: ``±inf/q = ±inf`` passes through
+    (then NaN for float8_e4m3fn, which has no infinity) and NaN stays NaN.  ``rint`` keeps the
+    sign of a zero (``rint(−0.3) = −0``), as the formats store ``−0``.
+    """
+    if f.name == "float64":
+        return x
+    rint = getattr(xp, "rint", None) or xp.round  # both round half to even
+    with np.errstate(all="ignore"):  # x·2^k overflowing to inf is the format's overflow
+        finite = xp.isfinite(x)
+        q = _quantum(xp, xp.where(finite, xp.abs(x), xp.zeros_like(x)), f)
+        r = rint(x / q) * q
+        big = xp.abs(r) > f.max  # False for NaN
+        over = (xp.copysign(xp.full_like(r, math.inf), x) if f.overflow == "inf"
+                else xp.full_like(r, math.nan))
+        return xp.where(big, over, r)
+
+
+def round_to_format(x: Any, fmt: Any, *, xp: Any = None, rounding: str = "auto") -> Any:
     """Round ``x`` to the format, returned as float64 values (exactly representable in it).
 
+    Parameters
+    ----------
+    x : array_like
+        Real numbers: a NumPy, CuPy or array-API array, or host data (lists, scalars).
+    fmt : str, dtype or NumberFormat
+        The format (see :func:`number_format`).
+    xp : namespace, optional
+        The array namespace to compute and return in; default that of ``x`` (NumPy for host
+        data).  Host data is moved into ``xp``; an array of another device namespace raises.
+    rounding : {"auto", "generic"}
+        ``"auto"``: a cast through the format's NumPy dtype on NumPy (``ml_dtypes``), the
+        arithmetic kernel :func:`_round_generic` on every other namespace; ``"generic"``: that
+        kernel on NumPy too (the code path CuPy runs, exercised on the CPU).
+
+    Returns
+    -------
+    array
+        float64 array of namespace ``xp``.
+
+    Notes
+    -----
     Round to nearest, ties to even, gradual underflow through the subnormals, and the format's
     overflow (``±inf``; NaN for float8_e4m3fn).  NaN stays NaN.  Conversion goes straight from
-    float64 to the format (no intermediate float32, which would round twice).
+    float64 to the format (no intermediate float32, which would round twice).  Both kernels
+    agree bit for bit on every float64 input (tested against an integer-arithmetic reference).
     """
     f = number_format(fmt)
-    arr = np.asarray(x)
-    if arr.dtype.kind in "cbSUMm":  # complex, boolean, strings, datetimes: refused
-        raise InputError(f"round_to_format: x must be real numbers, got dtype {arr.dtype}")
-    try:
-        arr = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"round_to_format: x must be real numbers, got {_brief(x)}") from None
+    if not (isinstance(rounding, str) and rounding in ROUNDINGS):
+        raise InputError(f"round_to_format: rounding must be one of {', '.join(ROUNDINGS)}, "
+                         f"got {_brief(rounding)}")
+    if xp is None:
+        xp = np if _is_host(x) else get_namespace(x, func="round_to_format")
+    arr = _as_float64("round_to_format", xp, x)
     if f.name == "float64":
         return arr
-    with np.errstate(over="ignore", invalid="ignore"):
-        return arr.astype(f.dtype).astype(np.float64)
+    if rounding == "auto" and backend_name(xp) == "numpy":
+        with np.errstate(over="ignore", invalid="ignore"):
+            return arr.astype(f.dtype).astype(np.float64)
+    return _round_generic(xp, arr, f)
 
 
 def ulp(x: Any, fmt: Any) -> np.ndarray:
