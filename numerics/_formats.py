@@ -269,8 +269,11 @@ def _round_generic(xp: Any, x: Any, f: NumberFormat) -> Any:
     IEEE formats (``65520 → inf`` in float16); ``448`` in float8_e4m3fn, whose next code would
     be ``480`` (``464 → 448``, everything above ``464`` → NaN, as ``ml_dtypes`` does).
     Infinite and NaN inputs use ``q = 2^(e_min − p + 1)``: ``±inf/q = ±inf`` passes through
-    (then NaN for float8_e4m3fn, which has no infinity) and NaN stays NaN.  ``rint`` keeps the
-    sign of a zero (``rint(−0.3) = −0``), as the formats store ``−0``.
+    (then NaN for float8_e4m3fn, which has no infinity) and NaN stays NaN.  An overflow takes
+    the sign of ``x``, the NaN of float8_e4m3fn too (as ``ml_dtypes`` stores ``−500`` as the
+    code ``0xFF``); the sign of a NaN is not data, and a NaN input may come back with either
+    sign (GPUs return a canonical NaN).  ``rint`` keeps the sign of a zero
+    (``rint(−0.3) = −0``), as the formats store ``−0``.
     """
     if f.name == "float64":
         return x
@@ -280,9 +283,8 @@ def _round_generic(xp: Any, x: Any, f: NumberFormat) -> Any:
         q = _quantum(xp, xp.where(finite, xp.abs(x), xp.zeros_like(x)), f)
         r = rint(x / q) * q
         big = xp.abs(r) > f.max  # False for NaN
-        over = (xp.copysign(xp.full_like(r, math.inf), x) if f.overflow == "inf"
-                else xp.full_like(r, math.nan))
-        return xp.where(big, over, r)
+        over = xp.full_like(r, math.inf if f.overflow == "inf" else math.nan)
+        return xp.where(big, xp.copysign(over, x), r)
 
 
 def round_to_format(x: Any, fmt: Any, *, xp: Any = None, rounding: str = "auto") -> Any:
