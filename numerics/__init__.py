@@ -6,7 +6,7 @@ matrix-free with a library eigensolver) and runs first- and second-order optimis
 it never imports CuPy or matplotlib.
 """
 
-from . import _formats, _lowprec  # noqa: E402  (number formats)
+from . import _format_arrays, _formats, _lowprec  # noqa: E402  (number formats)
 from . import (_attacks, _backend, _bounds, _deep_linear, _eigsolve, _errors, _gauge,
                _joint_extremes, _joint_spectrum, _model_base, _models, _optim, _second_order,
                _specdef, _spectra)
@@ -26,6 +26,7 @@ from ._eigsolve import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
 from ._formats import *  # noqa: F401,F403
 from ._lowprec import *  # noqa: F401,F403
+from ._format_arrays import *  # noqa: F401,F403
 from ._gauge import *  # noqa: F401,F403
 from ._joint_extremes import *  # noqa: F401,F403
 from ._joint_spectrum import *  # noqa: F401,F403
@@ -63,4 +64,5 @@ __all__ = [
     *_bounds.__all__,
     *_formats.__all__,
     *_lowprec.__all__,
+    *_format_arrays.__all__,
 ]

@@ -317,8 +317,13 @@ def _require_unit(func: str, name: str, value: Any) -> float:
 
 def _run_rule(func: str, model: Any, theta0: Any, lr: Any, rule: _Rule, *, schedule: Any,
               clip: Any, train: Any, rng: Any, max_steps: Any, tol: Any, atol: Any,
-              record_every: Any, divergence_factor: Any) -> OptResult:
-    """Run ``rule`` through the shared driver with clipping, schedule, mask and stall test."""
+              record_every: Any, divergence_factor: Any,
+              store: Callable[[Any], Any] | None = None) -> OptResult:
+    """Run ``rule`` through the shared driver with clipping, schedule, mask and stall test.
+
+    ``store`` (optional) maps each updated θ to the values kept (rounding to a storage format,
+    :func:`numerics.train_in_format`); it is applied before the mask and the stall test.
+    """
     eta = require_positive(func, "lr", lr)
     sched = _require_schedule(func, schedule)
     c = None if clip is None else require_positive(func, "clip", clip)
@@ -347,6 +352,8 @@ def _run_rule(func: str, model: Any, theta0: Any, lr: Any, rule: _Rule, *, sched
                 g = _clip(xp, g, c)
             u, box["state"] = rule.step(box["state"], theta, g, t, ctx)
             new = theta - lr_t * u
+            if store is not None:
+                new = store(new)
             if mask is not None:
                 new = xp.where(mask, new, theta)
             if lr_t > 0 and not bool(xp.any(new != theta)):

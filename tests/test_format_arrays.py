@@ -1,0 +1,217 @@
+"""Optimisers and models in a number format (``numerics.FormatArray``, ``train_in_format``).
+
+The reference is the hand-written low-precision arithmetic of ``numerics._lowprec`` (every
+operation of the SpecDef forward pass, gradient and GD/AdamW steps rounded explicitly), an
+implementation separate from the one under test, which runs the models' and optimisers' own
+code on rounded operands: the two must agree bit for bit.  Tolerances are not needed where the
+two compute the same rounded operations; elsewhere they come from the format.
+"""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+import numpy as np
+import pytest
+
+from specdef import numerics as nx
+from specdef.numerics import InputError
+
+LOW = ("bfloat16", "float16", "float8_e4m3fn", "float8_e5m2")
+MODELS = ("pure", "mixed")
+XP = array_api_compat.array_namespace(np.empty(0))
+
+
+def _layer(alpha: float = 16.0, seed: int = 0, m: int = 4, n: int = 8, b: int = 32):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((m, n)) / 3
+    X = rng.standard_normal((n, b))
+    Y = (W + 0.1 * rng.standard_normal((m, n))) @ X
+    return alpha * W, np.eye(m) / alpha, X, Y
+
+
+def _vec(*mats):
+    return np.concatenate([M.reshape(-1, order="F") for M in mats])
+
+
+def _mlp(seed: int, widths: tuple, n: int, activation: str):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(widths[:-1], widths[1:])]
+    bs = [0.1 * rng.standard_normal(o) for o in widths[1:]]
+    X = rng.standard_normal((widths[0], n))
+    Y = rng.standard_normal((widths[-1], n))
+    return nx.MLP(Ws, X, Y, activation=activation, biases=bs)
+
+
+def _representable(x, fmt) -> bool:
+    x = np.asarray(x.view(np.ndarray) if isinstance(x, nx.FormatArray) else x)
+    return bool(np.array_equal(nx.round_to_format(x, fmt), x, equal_nan=True))
+
+
+# ----------------------------------------------------------------------------- the array
+@pytest.mark.parametrize("fmt", LOW + ("float32",))
+@pytest.mark.parametrize("model", MODELS)
+def test_every_operation_is_rounded_once_to_the_compute_format(fmt, model):
+    a = nx.arithmetic(fmt, model)
+    rng = np.random.default_rng(1)
+    x, y = (nx.in_format(rng.standard_normal((3, 3)), a) for _ in range(2))
+    X, Y = x.view(np.ndarray), y.view(np.ndarray)
+    cases = {"add": (x + y, X + Y), "mul": (x * y, X * Y), "div": (x / y, X / Y),
+             "sqrt": (np.sqrt(abs(x)), np.sqrt(abs(X))), "const": (0.1 * x, a.fl(0.1) * X)}
+    for name, (got, exact) in cases.items():
+        assert isinstance(got, nx.FormatArray), name
+        assert np.array_equal(got.view(np.ndarray), a.fl(exact), equal_nan=True), name
+    # products accumulate in float32 and are rounded once: Arithmetic.matmul
+    assert np.array_equal((x @ y).view(np.ndarray), a.matmul(X, Y))
+    assert np.array_equal(np.sum(x).view(np.ndarray) if isinstance(np.sum(x), np.ndarray)
+                          else np.float64(np.sum(x)), a.fl(np.sum(X.astype(np.float32))))
+    assert type(x < y) is np.ndarray and (x < y).dtype == bool  # comparisons are exact
+
+
+def test_plain_operands_enter_rounded_and_arithmetics_do_not_mix():
+    a = nx.arithmetic("bfloat16", "pure")
+    x = nx.in_format(np.ones(2), a)
+    assert np.array_equal((x * np.array([1 + 2.0**-12, 3.0])).view(np.ndarray), [1.0, 3.0])
+    with pytest.raises(InputError, match="share one arithmetic"):
+        _ = x + nx.in_format(np.ones(2), nx.arithmetic("float16", "pure"))
+
+
+def test_library_routines_that_write_into_plain_arrays_see_them():
+    # array_api_compat's clip fills a fresh plain array with copyto: it must be written, not a
+    # rounded copy of it (a planted copy returns uninitialised memory)
+    a = nx.arithmetic("float32", "mixed")
+    x = nx.in_format(np.array([0.3, -2.0, 0.5]), a)
+    got = XP.clip(x, -1.0, 1.0)
+    assert np.array_equal(np.asarray(got), a.fl(np.array([0.3, -1.0, 0.5])))
+
+
+# ----------------------------------------------------------------------------- against _lowprec
+@pytest.mark.parametrize("fmt", ("bfloat16", "float16", "float32"))
+@pytest.mark.parametrize("model", MODELS)
+def test_model_gradient_equals_the_hand_rounded_specdef_gradient(fmt, model):
+    Wt, C, X, Y = _layer()
+    a = nx.arithmetic(fmt, model)
+    M = nx.SpecDefLayer(Wt, C, X, Y)
+    got = M.grad(nx.in_format(a.store(M.theta0), a))
+    GW, GC = nx.specdef_gradient(Wt, C, X, Y, a)
+    assert np.array_equal(np.asarray(got.view(np.ndarray)), _vec(GW, GC))
+    assert not np.array_equal(_vec(GW, GC), a.fl(M.grad(M.theta0))) or fmt == "float32"
+
+
+@pytest.mark.parametrize("fmt", ("bfloat16", "float16", "float32"))
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("method, lr, rule", [("gradient_descent", 0.37, nx.gd_rule),
+                                              ("adamw", 1e-3, nx.adamw_rule)])
+def test_first_update_equals_the_hand_rounded_update_step(fmt, model, method, lr, rule):
+    Wt, C, X, Y = _layer()
+    a = nx.arithmetic(fmt, model)
+    M = nx.SpecDefLayer(Wt, C, X, Y)
+    opts = {"weight_decay": 0.0} if method == "adamw" else {}
+    res = nx.train_in_format(M, M.theta0, method, lr, fmt, arithmetic=model, max_steps=1,
+                             tol=1e-300, **opts)
+    GW, GC = nx.specdef_gradient(Wt, C, X, Y, a)
+    W1, _ = nx.update_step(Wt, GW, lr, rule(), a)
+    C1, _ = nx.update_step(C, GC, lr, rule(), a)
+    if fmt == "float16" and model == "pure" and method == "adamw":
+        assert res.status == "diverged"  # g² underflows in float16: the step is ±inf
+        assert not np.all(np.isfinite(W1))
+        return
+    assert res.steps == 1 and np.array_equal(res.theta, _vec(W1, C1))
+    assert res.params["format"] == fmt and res.params["arithmetic"] == model
+
+
+def test_first_step_threshold_equals_the_hand_kernel_stall_threshold():
+    Wt, C, X, Y = _layer()
+    a = nx.arithmetic("bfloat16", "mixed")
+    M = nx.SpecDefLayer(Wt, C, X, Y)
+    GW, _ = nx.specdef_gradient(Wt, C, X, Y, a)
+    want = nx.stall_threshold(Wt, GW, nx.gd_rule(), a, rtol=1e-10)
+    got = nx.first_step_threshold(M, M.theta0, "gradient_descent", "bfloat16",
+                                  arithmetic="mixed", train=("W",), rtol=1e-10)
+    assert got == pytest.approx(want, rel=3e-10)
+
+
+# ----------------------------------------------------------------------------- every optimiser
+OPTIMISERS = [("gradient_descent", 1e-2, {}), ("sgd_momentum", 1e-2, {"nesterov": True}),
+              ("adam", 1e-3, {}), ("adamw", 1e-3, {}), ("muon", 1e-3, {}),
+              ("muon", 1e-3, {"polar": "svd"}), ("sophia", 1e-3, {}),
+              ("sophia", 1e-3, {"estimator": "gnb"}), ("adahessian", 1e-3, {})]
+
+
+@pytest.mark.parametrize("method, lr, opts", OPTIMISERS)
+@pytest.mark.parametrize("fmt", ("bfloat16", "float16", "float8_e4m3fn"))
+def test_every_optimiser_runs_in_every_format_on_the_mlp(method, lr, opts, fmt):
+    net = _mlp(3, (4, 6, 3), 16, "tanh")
+    res = nx.train_in_format(net, net.theta0, method, lr, fmt, arithmetic="mixed",
+                             max_steps=5, tol=1e-300, **opts)
+    assert res.status in ("max_steps", "stalled", "diverged")
+    assert _representable(res.theta, fmt)  # the stored weights are values of the format
+    ref = nx.train_in_format(net, net.theta0, method, lr, "float64", arithmetic="pure",
+                             max_steps=5, tol=1e-300, **opts)
+    assert ref.status == "max_steps" and ref.loss[-1] < ref.loss[0]
+
+
+@pytest.mark.parametrize("method, lr, opts", OPTIMISERS[:3])
+def test_float64_format_is_the_float64_optimiser(method, lr, opts):
+    net = _mlp(4, (3, 5, 2), 12, "gelu")
+    got = nx.train_in_format(net, net.theta0, method, lr, "float64", arithmetic="pure",
+                             max_steps=4, tol=1e-300, **opts)
+    want = getattr(nx, method)(net, net.theta0, lr, max_steps=4, tol=1e-300, **opts)
+    assert np.array_equal(got.theta, want.theta) and np.array_equal(got.loss, want.loss)
+
+
+def test_mlp_gradient_in_bfloat16_is_rounded_inside_not_only_at_the_end():
+    net = _mlp(5, (4, 8, 3), 32, "tanh")
+    a = nx.arithmetic("bfloat16", "pure")
+    theta = a.store(net.theta0)
+    g = np.asarray(net.grad(nx.in_format(theta, a)).view(np.ndarray))
+    g64 = net.grad(theta)
+    assert _representable(g, "bfloat16")
+    assert not np.array_equal(g, a.fl(g64))  # intermediate results were rounded too
+
+
+@pytest.mark.parametrize("method, opts, power", [("gradient_descent", {}, 2),
+                                                 ("adam", {"eps": 1e-30}, 1),
+                                                 ("adahessian", {"eps": 1e-30}, 0)])
+def test_stall_threshold_scales_with_the_family_power_of_alpha(method, opts, power):
+    etas = []
+    for j in (0, 3):
+        M = nx.SpecDefLayer(*_layer(alpha=2.0**j))
+        etas.append(nx.first_step_threshold(M, M.theta0, method, "bfloat16",
+                                            arithmetic="mixed", train=("W",), **opts))
+    assert etas[1] / etas[0] == pytest.approx(2.0 ** (3 * power), rel=4e-9)
+
+
+def test_pure_float16_adam_first_step_is_not_finite():
+    M = nx.SpecDefLayer(*_layer())
+    got = nx.first_step_threshold(M, M.theta0, "adam", "float16", arithmetic="pure",
+                                  train=("W",))
+    assert math.isnan(got)
+
+
+def test_a_tiny_learning_rate_stalls_in_pure_bfloat16():
+    M = nx.SpecDefLayer(*_layer(alpha=256.0))
+    res = nx.train_in_format(M, M.theta0, "gradient_descent", 1e-6, "bfloat16",
+                             arithmetic="pure", max_steps=10, train=("W",))
+    assert res.status == "stalled" and res.steps == 0
+
+
+@pytest.mark.parametrize("call, text", [
+    (lambda M: nx.train_in_format(M, M.theta0, "lbfgs", 1e-3, "bf16"), "method must be one of"),
+    (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, "float12"), "fmt must be one of"),
+    (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, "bf16", arithmetic="half"),
+     "model must be one of"),
+    (lambda M: nx.train_in_format(M, M.theta0[:3], "adam", 1e-3, "bf16"), "theta0 must have"),
+    (lambda M: nx.train_in_format(M, M.theta0, "adam", -1.0, "bf16"), "lr must be"),
+    (lambda M: nx.train_in_format(M, M.theta0 * 1e3, "adam", 1e-3, "e4m3"),
+     "theta0 must be finite in float8_e4m3fn"),
+    (lambda M: nx.first_step_threshold(M, M.theta0, "adam", "bf16", rng=None),
+     "rng must be an integer seed"),
+    (lambda M: nx.first_step_threshold(M, M.theta0, "adam", "bf16", lo=1.0, hi=0.5),
+     "lo must be < hi")])
+def test_bad_input_raises_one_line_input_error(call, text):
+    M = nx.SpecDefLayer(*_layer())
+    with pytest.raises(InputError, match=text) as exc:
+        call(M)
+    assert "\n" not in str(exc.value)
