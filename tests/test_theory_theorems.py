@@ -59,6 +59,13 @@ HAND = [
     ("precision.paper_claim.float8_e4m3fn", dict(s=1, ratio=1, alpha=1e6), 2.0**3.5),
     ("precision.paper_claim.float8_e5m2", dict(s=1, ratio=1, alpha=1e6), 2.0**7.5),
     ("precision.paper_claim.float32", dict(s=1, ratio=1, alpha=1e6), 2.0**63.5),
+    ("precision.stall_scaling.gd", dict(alpha=4, eta1=0.5), 8.0),
+    ("precision.stall_scaling.sgd_momentum", dict(alpha=2, eta1=3), 12.0),
+    ("precision.stall_scaling.adam", dict(alpha=8, eta1=0.25), 2.0),
+    ("precision.stall_scaling.muon", dict(alpha=16, eta1=1), 16.0),
+    ("precision.stall_scaling.sophia", dict(alpha=4, eta1=3), 12.0),
+    ("precision.stall_scaling.sophia_unclipped", dict(alpha=1024, eta1=0.3), 0.3),
+    ("precision.stall_scaling.adahessian", dict(alpha=64, eta1=7), 7.0),
 ]
 
 

@@ -45,6 +45,13 @@ precision.paper_claim.float16              upper  holds    s, ratio, alpha
 precision.paper_claim.float8_e4m3fn        upper  holds    s, ratio, alpha
 precision.paper_claim.float8_e5m2          upper  holds    s, ratio, alpha
 precision.paper_claim.float32              upper  refuted  s, ratio, alpha
+precision.stall_scaling.gd                 exact  holds    alpha, eta1
+precision.stall_scaling.sgd_momentum       exact  holds    alpha, eta1
+precision.stall_scaling.adam               exact  holds    alpha, eta1
+precision.stall_scaling.muon               exact  holds    alpha, eta1
+precision.stall_scaling.sophia             exact  holds    alpha, eta1
+precision.stall_scaling.sophia_unclipped   exact  holds    alpha, eta1
+precision.stall_scaling.adahessian         exact  holds    alpha, eta1
 =========================================  =====  =======  ==================================
 
 What ``evaluate`` returns
@@ -124,6 +131,11 @@ precision.gd_window.stable_rate_below
 precision.paper_claim.<format>
     ``max(closing alpha, sqrt(2/(s*N_F)))``; claim: at most the paper's alpha (>= 10⁶) for every
     layer with ``s, ratio`` in [1e-2, 1e2] — refuted for bfloat16 and float32.
+precision.stall_scaling.<family>
+    ``eta1*alpha^(1+d)``: the first-step stall threshold at ``α = 2^j`` from the one at α = 1,
+    for a SpecDef layer (``k = m``, C frozen); ``d`` is the degree of the family's first
+    direction in the gradient scale: 1 for gd and sgd_momentum (∝ α²), 0 for adam, muon and
+    clipped sophia (∝ α), −1 for sophia_unclipped and adahessian (independent of α).
 
 Integer parameters (``n``, ``t``, ``d``, ``j``, ``k``) must be integral floats or ints.  Each
 theorem's ``derived`` mapping holds its auxiliary derivations (optimal step and rate, stationary
@@ -134,7 +146,7 @@ from __future__ import annotations
 
 from . import (_attacks, _errors, _gd_quadratic, _gd_rates, _hessian_bound, _newton, _prove,
                _records, _registry, _specdef, _specdef_hessian, _theorem)
-from . import _precision
+from . import _precision, _precision_scaling
 from ._attacks import *  # noqa: F401,F403
 from ._errors import *  # noqa: F401,F403
 from ._gd_quadratic import *  # noqa: F401,F403
@@ -142,6 +154,7 @@ from ._gd_rates import *  # noqa: F401,F403
 from ._hessian_bound import *  # noqa: F401,F403
 from ._newton import *  # noqa: F401,F403
 from ._precision import *  # noqa: F401,F403
+from ._precision_scaling import *  # noqa: F401,F403
 from ._prove import certify_nonnegative
 from ._records import *  # noqa: F401,F403
 from ._registry import *  # noqa: F401,F403
@@ -163,4 +176,5 @@ __all__ = [
     *_hessian_bound.__all__,
     *_attacks.__all__,
     *_precision.__all__,
+    *_precision_scaling.__all__,
 ]
