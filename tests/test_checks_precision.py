@@ -32,7 +32,8 @@ def test_precision_checks_pass_at_small_size(report):
             assert prov["empirical"] != prov["proven"], r.check
     assert {r.check for r in report.results} == {
         "precision.function_preservation", "precision.stall_threshold.gd",
-        "precision.stall_threshold.adamw", "precision.gd_window", "precision.paper_claim"}
+        "precision.stall_threshold.adamw", "precision.stall_scaling", "precision.gd_window",
+        "precision.paper_claim"}
 
 
 def test_function_preservation_at_1e4_per_format(report):
@@ -108,3 +109,33 @@ def test_planted_paper_alpha_flips_the_verdict(fmt, factor):
     assert not rec.passed
     assert rec.status == (Status.REFUTED if factor < 1 else Status.HOLDS)
     assert math.isclose(rec.proven, 1e6 * factor)
+
+
+SCALING = {"gd": 2, "sgd_nesterov": 2, "adam": 1, "muon": 1, "sophia": 1, "sophia_newton": 0,
+           "adahessian": 0}
+
+
+def test_every_optimiser_has_its_power_of_alpha_in_the_formats(report):
+    recs = {(r.params["optimiser"], r.params["model"]): r
+            for r in _by(report, "precision.stall_scaling")}
+    assert set(recs) == {(o, m) for o in SCALING for m in ("pure", "mixed")}
+    for (opt, mod), rec in recs.items():
+        assert rec.status == Status.TIGHT, (opt, mod, rec.detail)
+        assert rec.data["exponent"] == SCALING[opt]
+        # bfloat16 is inside the hypothesis in both models: its exponent range is float32's
+        # (clipped Sophia starts its law at α = 16: at α = 1 some ratios are not clipped)
+        assert all("regime" in why for why in rec.data["outside_hypothesis"].get("bf16", [])), \
+            (opt, mod)
+    # pure float16 Adam: g² underflows, the first step is not finite at any learning rate
+    out = recs[("adam", "pure")].data["outside_hypothesis"]["fp16"]
+    assert any("not finite" in why for why in out)
+
+
+def test_planted_scaling_error_fails_every_scaling_verdict():
+    perturb = {f"precision.stall_scaling.{fam}": 1.01 for fam in
+               ("gd", "sgd_momentum", "adam", "muon", "sophia", "sophia_unclipped",
+                "adahessian")}
+    rep = run_checks(select(["precision.stall_scaling"]), Context(perturb=perturb),
+                     progress=False)
+    verdicts = [r for r in rep.results if not r.is_data]
+    assert len(verdicts) == 14 and all(r.status == Status.VIOLATED for r in verdicts)

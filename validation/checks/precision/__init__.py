@@ -32,6 +32,15 @@ Checks
     ``u 2^E (1 + εα/|g|)`` (``2^E ≤ α|w| < 2^(E+1)``): slope 1.  Pure low-precision AdamW is
     not run: ε = 1e-8 rounds to 0 and ``g²`` underflows, so its first step is ±inf
     (``data["pure_model"]``).
+``precision.stall_scaling``  (``precision.stall_scaling.<family>``, exact)
+    Every optimiser of the practical suite — GD, SGD with Nesterov momentum, Adam, Muon, Sophia
+    (default γ: every ratio clipped; γ = 10⁸: none clipped) and AdaHessian — run by its own code
+    on rounded operands (:func:`numerics.train_in_format`), pure and mixed, in bfloat16, float16,
+    float8-e4m3fn and float32 (float8-e5m2 too at ``paper`` size): the first-step stall threshold
+    at α = 2⁴, 2⁸ (… 2¹⁶) against ``α^(1+d)·η*(1)`` with the family's degree ``d`` (α², α², α, α,
+    α, 1, 1).  Tolerance ``4·10⁻⁹`` (two bisection brackets): power-of-two scaling is exact, so a
+    1 % error fails every record.  Points where something overflows, comes within 2¹⁶ of
+    underflow, or the first step is not finite (pure float16 Adam) are data, not verdicts.
 ``precision.gd_window``  (``precision.gd_window.closing_alpha``, ``…stable_rate_below``; exact)
     Per format (mixed model, GD, C and W̃ trained jointly): the α* where the measured stall
     threshold meets the stable rate ``2/λ_max`` of the joint Hessian (window closed), against
@@ -57,6 +66,7 @@ ORDER = 80
 # the order of these imports is the order in which the checks are registered (and listed)
 from .preservation import check_function_preservation  # noqa: E402,F401
 from .stall import check_stall_adamw, check_stall_gd  # noqa: E402,F401
+from .optimisers import check_stall_scaling  # noqa: E402,F401
 from .window import check_gd_window, check_paper_claim  # noqa: E402,F401
 
 __all__: list[str] = []
