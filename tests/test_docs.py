@@ -134,3 +134,17 @@ def test_code_cites_the_docs_not_a_private_brief():
                         missing.add(page)
     assert not hits, "\n".join(hits)
     assert not missing
+
+
+GENERATED = ("auto_examples", "api", "figures", "theorems", "_build")
+DOC_PAGES = sorted(p for p in (ROOT / "docs").rglob("*.rst")
+                   if not set(p.relative_to(ROOT / "docs").parts) & set(GENERATED)
+                   and ">>>" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.name)
+def test_examples_in_the_docs_pages_run(page):
+    """The ``>>>`` examples of the hand-written pages give the output they show."""
+    result = doctest.testfile(str(page), module_relative=False, verbose=False,
+                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
