@@ -200,7 +200,7 @@ def _as_float64(func: str, xp: Any, x: Any) -> Any:
         return arr if backend_name(xp) == "numpy" else xp.asarray(arr, dtype=xp.float64)
     have = backend_name(get_namespace(x, func=func))
     if have != backend_name(xp):
-        raise InputError(f"{func}: x is a {have} array but the namespace asked for is "
+        raise InputError(f"{func}: x is an array of {have} but the namespace asked for is "
                          f"{backend_name(xp)}; move it with asarray or to_host first")
     kind = str(x.dtype)
     if "complex" in kind or "bool" in kind or ("float" not in kind and "int" not in kind):

@@ -198,7 +198,7 @@ def _matrix(func: str, name: str, x: Any, a: Arithmetic) -> Any:
     x = require_matrix(func, name, x)
     have = "numpy" if _is_host(x) else backend_name(get_namespace(x, func=func))
     if have != a.backend and have != "numpy":
-        raise InputError(f"{func}: {name} is a {have} array but the arithmetic runs on "
+        raise InputError(f"{func}: {name} is an array of {have} but the arithmetic runs on "
                          f"{a.backend} (pass arithmetic(..., backend={have!r}))")
     xp = a.xp
     return xp.asarray(x, dtype=xp.float64)
