@@ -5,7 +5,11 @@
 #
 # Steps (each with its own time cap, all under one overall deadline):
 #   probe       CuPy imports and sees a CUDA device          (fails fast: exit 2, nothing run)
-#   pytest_gpu  pytest -m gpu                                -> DIR/pytest_gpu.log
+#   pytest_gpu  pytest -m gpu, but test_formats_backend.py   -> DIR/pytest_gpu.log
+#   formats     pytest -m gpu tests/test_formats_backend.py (rounding and low-precision
+#               kernels, CuPy against NumPy bit for bit), then 10^7 values rounded to a
+#               format, NumPy (ml_dtypes) vs CuPy (arithmetic kernel), timed
+#                                                            -> DIR/formats.log, DIR/rounding.txt
 #   check       specdef check --backend cupy --size large    -> DIR/check/, DIR/check.log
 #   bench       specdef bench --backend cupy --quick --json  -> DIR/bench.json, DIR/bench.log
 #   bench_eigs  joint_hessian_eigs at full size (d = 4096)   -> DIR/bench_eigs.json
@@ -75,7 +79,49 @@ step() {
     NAMES+=("$name"); RCS+=("$rc"); SECS+=("$(( $(date +%s) - t0 ))"); NOTES+=("$note")
 }
 
-step pytest_gpu 80 - "$PY" -m pytest -m gpu -q -p no:cacheprovider
+step pytest_gpu 80 - "$PY" -m pytest -m gpu -q -p no:cacheprovider \
+    --ignore=tests/test_formats_backend.py
+# Number formats on the GPU: the bit-for-bit tests, then one timing row per format (the first
+# call compiles CuPy's kernels and is not timed; CuPy: best of 3, synchronised).
+ROUNDING_PY=$(cat <<'PYEOF'
+import sys, time
+import cupy
+import numpy as np
+from specdef import numerics as nx
+
+n = 10**7
+rng = np.random.default_rng(0)
+x = rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)
+xd = cupy.asarray(x)
+rows = [f"{'format':<14} {'values':>7} {'numpy_ml_dtypes_s':>17} {'cupy_generic_s':>14} "
+        f"{'speedup':>8}  bits"]
+ok = True
+for name in ("bfloat16", "float16", "float8_e4m3fn"):
+    nx.round_to_format(xd[:1000], name)
+    cupy.cuda.Device().synchronize()
+    t = time.perf_counter()
+    h = nx.round_to_format(x, name)
+    t_np = time.perf_counter() - t
+    t_cp = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        d = nx.round_to_format(xd, name)
+        cupy.cuda.Device().synchronize()
+        t_cp = min(t_cp, time.perf_counter() - t)
+    g = nx.to_host(d)
+    same = bool(np.all((g.view(np.uint64) == h.view(np.uint64)) | (np.isnan(g) & np.isnan(h))))
+    ok = ok and same
+    rows.append(f"{name:<14} {n:>7.0e} {t_np:>17.4f} {t_cp:>14.4f} {t_np / t_cp:>7.1f}x  "
+                f"{'identical' if same else 'DIFFER'}")
+with open(sys.argv[1], "w") as fh:
+    fh.write("\n".join(rows) + "\n")
+print("\n".join(rows))
+sys.exit(0 if ok else 1)
+PYEOF
+)
+step formats 60 - bash -c '"$1" -m pytest -m gpu -q -p no:cacheprovider \
+    tests/test_formats_backend.py && "$1" -c "$2" "$3"' formats "$PY" "$ROUNDING_PY" \
+    "$DIR/rounding.txt"
 step check 100 - "${SPECDEF[@]}" check --backend cupy --size large --out "$DIR/check" \
     --no-progress
 # --threads 0: the library's BLAS threads for the host-side set-up on a dedicated GPU machine
@@ -100,6 +146,9 @@ EOF
 done
 if [ -s "$DIR/agreement.log" ]; then
     echo; echo "== agreement =="; cat "$DIR/agreement.log"
+fi
+if [ -s "$DIR/rounding.txt" ]; then
+    echo; echo "== rounding 10^7 float64 values to a format =="; cat "$DIR/rounding.txt"
 fi
 echo
 echo "== gpu.sh summary ($(head -n 1 "$DIR/probe.log")) =="
