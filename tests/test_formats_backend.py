@@ -217,9 +217,9 @@ def _pipeline(W, Wt, C, X, Y, a) -> dict:
 
 def _assert_same(got: dict, want: dict, skip=()) -> None:
     assert got.keys() == want.keys()
-    for k in got:
+    for k, value in got.items():
         if k not in skip:
-            assert _same(got[k], want[k]), k
+            assert _same(value, want[k]), k
 
 
 @pytest.mark.parametrize("name", FORMATS)
@@ -282,7 +282,7 @@ def test_lowprec_kernels_on_every_backend_match_numpy(xp, name, model):
 
 
 def test_a_format_name_runs_on_the_inputs_backend(xp):
-    W, Wt, C, X, Y = _grid_instance()
+    _, Wt, C, X, _ = _grid_instance()
     out = nx.specdef_forward(xp.asarray(Wt), xp.asarray(C), xp.asarray(X), "bf16")
     assert backend_name(get_namespace(out)) == backend_name(xp)
     assert _same(out, nx.specdef_forward(Wt, C, X, "bf16"))
@@ -305,14 +305,14 @@ def test_existing_constructors_and_defaults_are_unchanged():
     (lambda: nx.arithmetic("bf16", "pure", backend="tpu"), "arithmetic: backend must be one of"),
     (lambda: nx.arithmetic("bf16", "pure", rounding="up"), "arithmetic: rounding must be one of"),
     (lambda: nx.round_to_format(_strict().asarray([1.0]), "bf16", xp=np),
-     "round_to_format: x is an array of array_api_strict but the namespace asked for is "
-     "numpy"),
+     ("round_to_format: x is an array of array_api_strict but the namespace asked for is "
+      "numpy")),
     (lambda: nx.round_to_format(_strict().asarray([True]), "bf16"),
      "round_to_format: x must be real numbers"),
     (lambda: nx.specdef_forward(_strict().asarray(np.eye(2)), np.eye(2), np.ones((2, 3)),
                                 nx.arithmetic("bf16")),
-     "specdef_forward: W_inflated is an array of array_api_strict but the arithmetic runs "
-     "on numpy"),
+     ("specdef_forward: W_inflated is an array of array_api_strict but the arithmetic runs "
+      "on numpy")),
 ])
 def test_bad_input_raises_one_line_input_error(call, text):
     with pytest.raises(InputError) as info:
