@@ -18,7 +18,7 @@ from specdef.figures._style import EXACT_COUNT, legend_overlaps, style
 FIXTURE = Path(__file__).parent / "fixtures" / "results_small.json"
 NAMES = figures.names()
 OURS = ("gd_worst_case", "specdef_alpha", "second_order", "attacks", "theorem3",
-        "function_preservation", "worst_case_value")
+        "function_preservation", "worst_case_value", "stall_scaling")
 
 
 def doc() -> dict:

@@ -193,6 +193,8 @@ def test_missing_check_fails_naming_figure_and_check(name):
     ("theorem3", "theorem3.real_hessian_blocks", "displayed_bound"),
     ("function_preservation", "specdef.function_preservation", "model_float32"),
     ("worst_case_value", "gd.worst_case_value", "value"),
+    ("stall_scaling", "precision.stall_scaling", "thresholds"),
+    ("stall_scaling", "precision.stall_scaling", "outside_hypothesis"),
 ])
 def test_missing_field_fails_naming_the_field(name, check, key):
     doc = fixture_doc()
