@@ -26,9 +26,9 @@ Two rounding kernels give the same values (a test compares them bit for bit):
 * on any other namespace (CuPy on the GPU, ``array_api_strict``), or on NumPy when asked for
   with ``rounding="generic"``, arithmetic on float64 values only (:func:`_round_generic`).
 
-CuPy has no dtype for the float8 formats, and none for bfloat16 up to CuPy 13 (its issue
-tracker has an open request since 2023; a later release adds experimental bfloat16 through
-``ml_dtypes`` with some ufuncs, rounding among them, still missing).  So on CuPy every format
+CuPy has no dtype for the float8 formats, and none for bfloat16 up to CuPy 13 (a request has
+been open on its issue tracker since 2023; experimental bfloat16 through ``ml_dtypes`` was
+merged after CuPy 13, with some ufuncs, rounding among them, still missing).  So on CuPy every format
 is emulated: values are kept as float64 arrays holding numbers representable in the format,
 like everywhere in this package.  A float16 result could be stored as ``cupy.float16`` with an
 exact cast *after* the generic kernel has rounded it; CuPy's own float64 → float16 conversion
@@ -313,8 +313,10 @@ def round_to_format(x: Any, fmt: Any, *, xp: Any = None, rounding: str = "auto")
     -----
     Round to nearest, ties to even, gradual underflow through the subnormals, and the format's
     overflow (``±inf``; NaN for float8_e4m3fn).  NaN stays NaN.  Conversion goes straight from
-    float64 to the format (no intermediate float32, which would round twice).  Both kernels
-    agree bit for bit on every float64 input (tested against an integer-arithmetic reference).
+    float64 to the format (no intermediate float32, which would round twice).  The two kernels
+    give the same values bit for bit (NaN up to its sign): the tests compare them on every code
+    of the 8- and 16-bit formats, the ties between neighbours and the float64 values next to
+    them, and on random draws against an integer-arithmetic reference.
     """
     f = number_format(fmt)
     if not (isinstance(rounding, str) and rounding in ROUNDINGS):
