@@ -28,11 +28,11 @@ Two rounding kernels give the same values (a test compares them bit for bit):
 
 CuPy has no dtype for the float8 formats, and none for bfloat16 up to CuPy 13 (a request has
 been open on its issue tracker since 2023; experimental bfloat16 through ``ml_dtypes`` was
-merged after CuPy 13, with some ufuncs, rounding among them, still missing).  So on CuPy every format
-is emulated: values are kept as float64 arrays holding numbers representable in the format,
-like everywhere in this package.  A float16 result could be stored as ``cupy.float16`` with an
-exact cast *after* the generic kernel has rounded it; CuPy's own float64 → float16 conversion
-is never relied on, as it may round twice (through float32).
+merged after CuPy 13, with some ufuncs, rounding among them, still missing).  So on CuPy
+every format is emulated: values are kept as float64 arrays holding numbers representable in
+the format, like everywhere in this package.  A float16 result could be stored as
+``cupy.float16`` with an exact cast *after* the generic kernel has rounded it; CuPy's own
+float64 → float16 conversion is never relied on, as it may round twice (through float32).
 """
 
 from __future__ import annotations
