@@ -56,6 +56,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
+from ._errors import TheoryError
 from ._prove import bound_equals
 from ._registry import register
 from ._records import BOUND, Assumption, Verdict, require, require_integer
@@ -140,8 +141,17 @@ def _numeric_by_oracle(th: Theorem, points: list[dict], oracle: Any, what: str) 
                    f"{what} at {len(points)} points", None, len(points))
 
 
+#: Ranges in which the exact-rounding oracles compute (rationals of a few thousand bits).
+_ORACLE_RANGE = {"p": (2, 113), "e": (-1100, 1100), "E": (-1100, 1100)}
+
+
 def _oracle_violation(oracle: Any) -> Any:
     def violation(th: Theorem, point: Mapping[str, float]) -> float:
+        th.check_assumptions({k: point[k] for k in th.parameters})
+        for name, (lo, hi) in _ORACLE_RANGE.items():
+            if name in point and not lo <= float(point[name]) <= hi:
+                raise TheoryError(f"{th.id}: the exact-rounding oracle needs {name} in [{lo}, "
+                                  f"{hi}], got {name}={point[name]!r}")
         want = float(oracle(point))
         got = float(th.evaluate_mp(40, **{k: point[k] for k in th.parameters}))
         return _rel_gap(got, want)
