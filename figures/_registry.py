@@ -5,14 +5,16 @@ reads), ``SIZE`` (width, height in inches), ``make(results) -> Figure`` and ``ma
 caption is ``CAPTION`` when the module defines it (what the figure shows, every symbol and
 tolerance on it, and what to conclude: ``report.md`` prints it under the figure), else the first
 paragraph of its docstring.  The registry is found by scanning the package, never
-kept by hand; modules are ordered by file name (``fig1_…`` to ``fig7_…``).
+kept by hand; modules are ordered by their figure number (``fig1_…``, ``fig2_…``, …, ``fig10_…``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import pkgutil
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,12 @@ from ._style import FORMATS, save_figure
 
 __all__ = ["FigureSpec", "figure_specs", "names", "get", "make", "render", "render_all",
            "parse_formats", "main_for"]
+
+
+def _order(module: str) -> tuple:
+    """Sort key: the figure number of ``figN_…`` (so fig2 comes before fig10), then the name."""
+    m = re.match(r"fig(\d+)_", module)
+    return (int(m[1]) if m else math.inf, module)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def figure_specs() -> dict[str, FigureSpec]:
     if _SPECS is None:
         pkg = importlib.import_module(__package__)
         specs: dict[str, FigureSpec] = {}
-        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: _order(m.name)):
             if info.name.startswith("_") or info.ispkg:
                 continue
             mod = importlib.import_module(f"{__package__}.{info.name}")

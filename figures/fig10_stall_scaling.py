@@ -7,7 +7,8 @@ Reads check ``precision.stall_scaling``: one record per optimiser and arithmetic
 "outside_hypothesis", "exponent", "alpha0", "optimiser", "arithmetic", ...}``, where
 ``thresholds`` maps a short format name (``bf16``, ``fp16``, ``e4m3``, ``e5m2``, ``fp32``) to η*
 per α (``None`` where not finite) and ``outside_hypothesis`` maps it to strings
-``"α=<value>: <reason>"`` naming the points outside the theorem's hypothesis.
+``"α=<value>: <reason>"`` naming the points outside the theorem's hypothesis; ``alpha0`` maps it
+to the α₀ of its law (``None`` when no α is inside the hypothesis), or is one α₀ for every format.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ CAPTION = """Smallest effective learning rate of seven optimisers on a SpecDef l
 low-precision format, against the inflation factor α (C = I/α frozen, W̃ = αW trained, α = 2^j).
 Measured (markers): η*(α), the smallest learning rate whose first update changes a stored entry of
 W̃, found by bisection (relative width 10⁻⁹) on one update computed by the optimiser's own code on
-rounded operands; plotted as η*(α)/η*(α₀) against α/α₀, where α₀ is the smallest α of the run in
-the optimiser's regime (1, except for clipped Sophia, whose ratios are all clipped only from α₀ =
-16 on). Proven (dashed grey): the theorem η*(α) = (α/α₀)^(1+d) η*(α₀), exact for powers of two as
+rounded operands; plotted as η*(α)/η*(α₀) against α/α₀, where α₀ is, per format, the smallest α of
+the run inside the theorem's hypothesis (1, except for float8-e4m3, where some entries of W are
+subnormal at α = 1, and for clipped Sophia, whose ratios are all clipped only from α₀ = 16 on). Proven (dashed grey): the theorem η*(α) = (α/α₀)^(1+d) η*(α₀), exact for powers of two as
 long as nothing overflows or underflows, where the first step scales like α^(−d): 1 + d = 2 for
 gradient descent and SGD with Nesterov momentum (0.9), 1 for Adam, Muon and Sophia with every ratio
 clipped, 0 for Sophia with no ratio clipped (γ = 10⁸, Newton-like) and AdaHessian (Adam, Muon and
@@ -116,15 +117,16 @@ def _series(results: dict) -> list[dict]:
         if not alphas or not all(math.isfinite(a) and a > 0 for a in alphas):
             raise MissingDataError(f"figure {NAME!r}: check {r.get('check')!r} has an "
                                    f"'alpha' that is not a list of positive numbers")
-        base = num(field(r, "alpha0", NAME))
+        anchor = field(r, "alpha0", NAME)  # per format ({short name: α₀}) or one α₀ for all
         curves = field(r, "thresholds", NAME)
         if not isinstance(curves, dict):
             raise MissingDataError(f"figure {NAME!r}: check {r.get('check')!r} has a "
                                    f"non-object 'thresholds'")
-        i0 = next((i for i, a in enumerate(alphas)
-                   if math.isfinite(base) and abs(math.log(a / base)) < 1e-9), None)
         pts: dict[str, list[tuple[float, float, bool]]] = {}
         for fmt, etas in curves.items():
+            base = num(anchor.get(fmt) if isinstance(anchor, dict) else anchor)
+            i0 = next((i for i, a in enumerate(alphas)
+                       if math.isfinite(base) and abs(math.log(a / base)) < 1e-9), None)
             etas = [_pos(e) for e in etas] if isinstance(etas, list) else []
             if len(etas) != len(alphas):
                 raise MissingDataError(f"figure {NAME!r}: check {r.get('check')!r} has "
@@ -257,6 +259,11 @@ def make(results: dict):
                     if sel:
                         ax.plot([p[0] for p in sel], [p[1] for p in sel], transform=moved,
                                 **empirical_kw(colour, marker, filled=filled, markersize=4))
+            if not any(s["points"].get(fmt) for s in series if s["model"] == model):
+                ax.text(0.5, 0.12, "no α inside the hypothesis\n(stored weights or updates\n"
+                        "subnormal, or a first step not finite)", transform=ax.transAxes,
+                        ha="center", va="bottom", fontsize=6, color="0.35",
+                        bbox=dict(facecolor="white", edgecolor="none", pad=1.5))
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             ax.set_xlim(*xlim)

@@ -78,7 +78,8 @@ def png_info(path: Path) -> tuple[int, int, float]:
 
 # ------------------------------------------------------------------------------ registry
 def test_registry_is_derived_from_the_modules():
-    mods = sorted(p.stem for p in Path(figures.__file__).parent.glob("fig*.py"))
+    mods = sorted((p.stem for p in Path(figures.__file__).parent.glob("fig*.py")),
+                  key=lambda s: int(re.match(r"fig(\d+)_", s)[1]))  # fig2 before fig10
     assert len(NAMES) == len(mods) >= 7
     assert [figures.get(n).module.rsplit(".", 1)[1] for n in NAMES] == mods
     for n in NAMES:

@@ -59,8 +59,10 @@ def _inside(nx: Any, model: Any, a: Any, fam: str) -> str | None:
     nW = model.block_shapes[0][0] * model.block_shapes[0][1]
     w = np.abs(theta[:nW])
     F, Cf = a.format, a.compute
-    if np.min(w[w > 0]) < F.smallest_normal * 2.0**F.precision:
-        return "an update of half an ulp of a stored entry is subnormal"
+    if np.min(w[w > 0]) < F.smallest_normal:
+        return "a stored entry is subnormal (its spacing does not scale with it)"
+    if a.compute == F and np.min(w[w > 0]) < F.smallest_normal * 2.0**F.precision:
+        return "an update of half an ulp of a stored entry is subnormal in the format"
     arrays = [model.grad(nx.in_format(theta, a))[:nW]]
     if fam in ("sophia", "sophia_unclipped", "adahessian"):
         z = np.zeros_like(theta)
@@ -73,6 +75,25 @@ def _inside(nx: Any, model: Any, a: Any, fam: str) -> str | None:
         if np.any((v > 0) & (v < Cf.smallest_normal * MARGIN)):
             return "a gradient or Hessian entry is within 2^16 of underflow"
     return None
+
+
+def _measure(nx: Any, model: Any, a: Any, method: str, opts: dict, fam: str
+             ) -> tuple[float, str | None]:
+    """``(η*, why)``: the first-step threshold and why the point is outside the hypothesis."""
+    why = _inside(nx, model, a, fam)
+    if why == "stored W̃ overflows":
+        return math.nan, why
+    eta = nx.first_step_threshold(model, model.theta0, method, a.format, arithmetic=a.model,
+                                  train=("W",), rng=0, rtol=1e-9, **opts)
+    if math.isnan(eta):
+        return eta, "the first step is not finite at any learning rate"
+    if eta == math.inf:
+        return eta, "no learning rate moves W̃"
+    if eta == 0.0:
+        return eta, "the smallest learning rate moves W̃"
+    if why is None and not (a.compute.smallest_normal <= eta <= a.compute.max):
+        why = "the threshold is not a normal number of the compute format"
+    return eta, why
 
 
 def _in_regime(nx: Any, model: Any, opts: dict, fam: str) -> bool:
@@ -97,8 +118,10 @@ def check_stall_scaling(ctx: Context) -> list:
     ``empirical``: :func:`numerics.first_step_threshold` at α (bisection, relative width
     ``1e-9``, on one update of :func:`numerics.train_in_format`: the optimiser's own code on
     rounded operands); ``proven``: ``precision.stall_scaling.<family>`` at ``α/α₀`` and the
-    measured ``η*(α₀)``, α₀ the smallest α of the run in the family's regime (1, except for
-    clipped Sophia, whose ratios ``m/(γh) ∝ α`` are all clipped only from α = 16 on this layer).  Tolerance ``4·10⁻⁹``: both thresholds are bisection brackets of relative width
+    measured ``η*(α₀)``, α₀ per format the smallest α of the run inside the hypothesis (1 in
+    most cases; 16 for float8-e4m3, whose smallest normal 2⁻⁶ makes some entries of W
+    subnormal, and for clipped Sophia, whose ratios ``m/(γh) ∝ α`` are all clipped only from
+    α = 16 on this layer).  ``data["alpha0"]`` maps each format to its α₀.  Tolerance ``4·10⁻⁹``: both thresholds are bisection brackets of relative width
     ``10⁻⁹`` around values whose ratio the theorem gives exactly.  Points outside the theorem's
     hypothesis (overflow, a value within 2¹⁶ of underflow, a subnormal update, Sophia out of its
     regime, a first step that is not finite) are kept in ``data`` without a verdict.
@@ -112,49 +135,36 @@ def check_stall_scaling(ctx: Context) -> list:
     for label, (method, opts, fam) in OPTIMISERS.items():
         tid = f"precision.stall_scaling.{fam}"
         regime = {al: _in_regime(nx, models[al], opts, fam) for al in alphas}
-        base = next((al for al in alphas if regime[al]), None)  # α₀: the law from η*(α₀)
         for mod in MODELS:
-            pts, curves, outside = [], {}, {}
+            pts, curves, outside, bases = [], {}, {}, {}
             for fmt in _formats(ctx):
                 a = nx.arithmetic(fmt, mod)
-                curve = []
+                curve, base = [], None  # α₀: the first α inside the hypothesis, the law's anchor
                 for al in alphas:
-                    why = _inside(nx, models[al], a, fam)
-                    if why == "stored W̃ overflows":
-                        eta = math.nan
-                    else:
-                        eta = nx.first_step_threshold(models[al], models[al].theta0, method,
-                                                      a.format, arithmetic=mod, train=("W",),
-                                                      rng=0, rtol=1e-9, **opts)
-                    if why is None or not math.isfinite(eta) or eta == 0.0:
-                        why = ("the first step is not finite at any learning rate"
-                               if math.isnan(eta) and why != "stored W̃ overflows" else
-                               "no learning rate moves W̃" if eta == math.inf else
-                               "the smallest learning rate moves W̃" if eta == 0.0 else why)
-                    if why is None and not (a.compute.smallest_normal <= eta <= a.compute.max):
-                        why = "the threshold is not a normal number of the compute format"
+                    eta, why = _measure(nx, models[al], a, method, opts, fam)
                     if why is None and not regime[al]:
                         why = "Sophia's ratios are not all in the theorem's regime"
                     curve.append(None if not math.isfinite(eta) else eta)
                     if why is not None:
                         outside.setdefault(SHORT[fmt], []).append(f"α={fmt_alpha(al)}: {why}")
-                    if base is None or al < base:
+                    if base is None:
+                        if why is None:
+                            base, eta0 = al, eta
                         continue
-                    if al == base:
-                        eta1, ok1 = eta, why is None
+                    if not math.isfinite(eta):
                         continue
-                    if not ok1:
-                        continue
-                    prv = ctx.proven(tid, alpha=al / base, eta1=eta1)
+                    prv = ctx.proven(tid, alpha=al / base, eta1=eta0)
                     pts.append(dict(emp=eta, prv=prv, rtol=4e-9, resolved=why is None,
-                                    params=dict(alpha=al / base, eta1=eta1, format=fmt,
+                                    params=dict(alpha=al / base, eta1=eta0, format=fmt,
                                                 model=mod, optimiser=label, alpha0=base),
                                     label=f"{SHORT[fmt]} α={fmt_alpha(al)}: η*={eta:.9g} vs "
-                                          f"(α/α₀)^{1 + _degree(ctx, tid)}·η*(α₀)={prv:.9g}"))
+                                          f"(α/α₀)^{1 + _degree(ctx, tid)}·η*(α₀="
+                                          f"{fmt_alpha(base)})={prv:.9g}"))
                 curves[SHORT[fmt]] = curve
+                bases[SHORT[fmt]] = base
             data = dict(alpha=alphas, thresholds=curves, outside_hypothesis=outside,
                         optimiser=label, method=method, options=opts, arithmetic=mod,
-                        exponent=1 + _degree(ctx, tid), alpha0=base, shape=list(W.shape))
+                        exponent=1 + _degree(ctx, tid), alpha0=bases, shape=list(W.shape))
             if not any(p["resolved"] for p in pts):
                 rec = ctx.result(CID, tid, dict(optimiser=label, model=mod), None, None,
                                  data=data, detail=f"{label} {mod}")
