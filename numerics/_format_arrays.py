@@ -46,7 +46,7 @@ __all__ = ["FormatArray", "in_format", "train_in_format", "first_step_threshold"
 
 #: NumPy functions that accumulate (run in the accumulation type, then rounded once).
 _ACCUMULATING = {np.dot, np.vdot, np.inner, np.outer, np.tensordot, np.einsum, np.matmul,
-                 np.sum, np.prod, np.mean, np.cumsum, np.trace, np.linalg.norm,
+                 np.sum, np.prod, np.mean, np.var, np.std, np.cumsum, np.trace, np.linalg.norm,
                  np.linalg.svd, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr,
                  np.linalg.solve, np.linalg.inv, np.linalg.lstsq, np.linalg.pinv,
                  np.linalg.matrix_norm, np.linalg.vector_norm, np.linalg.svdvals,
@@ -65,19 +65,36 @@ class FormatArray(np.ndarray):
         if obj is not None and self.arith is None:
             self.arith = getattr(obj, "arith", None)
 
+    def __reduce__(self) -> Any:
+        rebuild, args, state = super().__reduce__()[:3]
+        return rebuild, args, (state, self.arith)
+
+    def __setstate__(self, state: Any) -> None:
+        base, self.arith = state
+        super().__setstate__(base)
+
     # -- helpers -------------------------------------------------------------------------
     def _a(self, operands: Any) -> Arithmetic:
-        found = {id(x.arith): x.arith for x in _walk(operands)
-                 if isinstance(x, FormatArray) and x.arith is not None}
+        mine = [x for x in _walk(operands) if isinstance(x, FormatArray)] or [self]
+        found = {x.arith for x in mine}
+        if None in found:
+            raise InputError("FormatArray: an operand has no arithmetic (build FormatArrays "
+                             "with in_format, not by viewing a plain array)")
         if len(found) > 1:
             raise InputError("FormatArray: operands must share one arithmetic, got "
-                             + ", ".join(sorted(repr(a) for a in found.values())))
-        return next(iter(found.values())) if found else self.arith
+                             + ", ".join(sorted(repr(a) for a in found)))
+        return next(iter(found))
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None,
                         **kwargs: Any) -> Any:
-        a = self._a(inputs)
+        a = self._a((inputs, out))
         accumulate = ufunc is np.matmul or method in ("reduce", "accumulate", "reduceat")
+        if method == "at":  # in place on the first operand: apply, then round what it holds
+            raw = [_unwrap(inputs[0])] + [_enter(a, x, False) for x in inputs[1:]]
+            with np.errstate(all="ignore"):
+                ufunc.at(*raw, **kwargs)
+            _reround(a, inputs[0])
+            return None
         raw = [_enter(a, x, accumulate) for x in inputs]
         with np.errstate(all="ignore"):
             res = getattr(ufunc, method)(*raw, **kwargs)
@@ -87,24 +104,76 @@ class FormatArray(np.ndarray):
         targets = out if isinstance(out, tuple) else (out,)
         results = res if isinstance(res, tuple) else (res,)
         for t, r in zip(targets, results):
-            np.ndarray.__setitem__(t.view(np.ndarray) if isinstance(t, FormatArray) else t,
-                                   Ellipsis, r)
+            np.ndarray.__setitem__(_unwrap(t), Ellipsis, _unwrap(r))
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         a = self._a((args, kwargs))
         accumulate = func in _ACCUMULATING
-        # other functions may write into a plain array argument (copyto, put): only
-        # FormatArray operands are unwrapped, as views; the result is rounded on the way out
+        # other functions may write into their arguments (copyto, put, place): FormatArray
+        # operands are passed as views and rounded again afterwards, plain arrays as they are
         enter = (lambda x: _enter(a, x, True)) if accumulate else _unwrap
-        args, kwargs = _map(enter, args), _map(enter, kwargs)
+        new_args, new_kwargs = _map(enter, args), _map(enter, kwargs)
         with np.errstate(all="ignore"):
-            res = func(*args, **kwargs)
+            res = func(*new_args, **new_kwargs)
+        if not accumulate:
+            for x in _walk((args, kwargs)):
+                if isinstance(x, FormatArray):
+                    _reround(a, x)
         return _leave(a, res)
+
+    # -- elements and the ndarray methods that bypass the two protocols -----------------
+    def __getitem__(self, key: Any) -> Any:
+        out = super().__getitem__(key)
+        return in_format(out, self.arith) if isinstance(out, np.floating) else out
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self.arith is None:
+            raise InputError("FormatArray: an operand has no arithmetic (build FormatArrays "
+                             "with in_format, not by viewing a plain array)")
+        v = value.view(np.ndarray) if isinstance(value, FormatArray) else value
+        if isinstance(v, (float, np.floating)) or (isinstance(v, np.ndarray)
+                                                    and v.dtype.kind == "f"):
+            v = self.arith.fl(v)
+        np.ndarray.__setitem__(self.view(np.ndarray), key, v)
+
+    def fill(self, value: Any) -> None:
+        self[...] = value
+
+    def dot(self, b: Any, out: Any = None) -> Any:
+        return np.dot(self, b, out=out) if out is not None else np.dot(self, b)
+
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        return np.sum(self, *args, **kwargs)
+
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
+        return np.prod(self, *args, **kwargs)
+
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
+        return np.cumsum(self, *args, **kwargs)
+
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        return np.mean(self, *args, **kwargs)
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return np.var(self, *args, **kwargs)
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return np.std(self, *args, **kwargs)
+
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        return np.trace(self, *args, **kwargs)
 
     def __repr__(self) -> str:
         arr = np.array2string(self.view(np.ndarray), threshold=8)
         return f"FormatArray({arr}, {self.arith!r})"
+
+
+def _reround(a: Arithmetic, x: "FormatArray") -> None:
+    """Round what ``x`` holds now (after a routine that may have written into it)."""
+    v = x.view(np.ndarray)
+    if v.flags.writeable and v.dtype.kind == "f":
+        v[...] = a.fl(v)
 
 
 def _walk(obj: Any) -> Any:
@@ -129,7 +198,7 @@ def _map(fn: Any, obj: Any) -> Any:
 
 
 def _unwrap(x: Any) -> Any:
-    return x.view(np.ndarray) if isinstance(x, FormatArray) else x
+    return x.view(np.ndarray) if isinstance(x, FormatArray) else x  # a view: writes go through
 
 
 def _enter(a: Arithmetic, x: Any, accumulate: bool) -> Any:
@@ -160,7 +229,7 @@ def _leave(a: Arithmetic, res: Any) -> Any:
     if isinstance(res, np.ndarray) and res.dtype.kind == "f":
         return in_format(res, a)
     if isinstance(res, np.floating):
-        return np.float64(a.fl(res))
+        return in_format(np.asarray(res), a)  # a 0-d FormatArray: later operations round too
     return res
 
 
@@ -178,11 +247,69 @@ def in_format(x: Any, arith: Any) -> FormatArray:
     FormatArray
         Every operation on it is rounded in ``arith`` (see the module notes).
     """
-    a = arith if isinstance(arith, Arithmetic) else arithmetic(arith)
-    raw = x.view(np.ndarray) if isinstance(x, FormatArray) else x
+    if isinstance(arith, Arithmetic):
+        a = arith
+    else:
+        try:
+            a = arithmetic(arith)
+        except InputError:
+            raise InputError(f"in_format: arith must be an Arithmetic or a format name, got "
+                             f"{_brief(arith)}") from None
+    raw = x.view(np.ndarray) if isinstance(x, FormatArray) else np.asarray(x)
+    if raw.dtype.kind not in "biuf":
+        raise InputError(f"in_format: x must be real numbers, got {_brief(x)}")
     out = np.asarray(a.fl(raw), dtype=np.float64).view(FormatArray)
     out.arith = a
     return out
+
+
+class _Namespace:
+    """The rules' array namespace, each result rounded: a routine of ``array_api_compat`` that
+    builds a plain array from FormatArray operands (``clip`` fills a fresh array with
+    ``copyto``) returns it rounded and wrapped."""
+
+    def __init__(self, xp: Any, a: Arithmetic) -> None:
+        self._xp, self._a = xp, a
+
+    def __getattr__(self, name: str) -> Any:
+        obj = getattr(self._xp, name)
+        if name == "linalg" or type(obj).__name__ == "module":
+            return _Namespace(obj, self._a)
+        if not callable(obj) or isinstance(obj, type):
+            return obj
+        a = self._a
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            res = obj(*args, **kwargs)
+            touched = any(isinstance(x, FormatArray) for x in _walk((args, kwargs)))
+            return _leave(a, res) if touched else res
+        return call
+
+
+class _FormatRule:
+    """An optimiser rule run on FormatArray operands: θ enters rounded (exact: it is stored),
+    the namespace rounds every result, and the direction leaves as a FormatArray."""
+
+    def __init__(self, rule: Any, a: Arithmetic) -> None:
+        self._rule, self._a = rule, a
+        self.name, self.needs = rule.name, rule.needs
+
+    def params(self) -> dict:
+        return self._rule.params()
+
+    def _ctx(self, ctx: Any) -> Any:
+        import copy
+
+        out = copy.copy(ctx)
+        out.xp = _Namespace(ctx.xp, self._a)
+        return out
+
+    def init(self, theta: Any, ctx: Any) -> dict:
+        return self._rule.init(in_format(theta, self._a), self._ctx(ctx))
+
+    def step(self, state: dict, theta: Any, g: Any, t: int, ctx: Any) -> tuple[Any, dict]:
+        u, state = self._rule.step(state, in_format(theta, self._a), g, t, self._ctx(ctx))
+        return (u if isinstance(u, FormatArray) else in_format(u, self._a)), state
 
 
 # ----------------------------------------------------------------------------- training
@@ -230,12 +357,19 @@ def _setup(func: str, model: Any, theta0: Any, method: Any, fmt: Any, arith_mode
     if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"{func}: method must be one of {sorted(METHODS)}, got "
                          f"{_brief(method)}")
-    a = arithmetic(fmt, arith_model)
+    if isinstance(fmt, Arithmetic) and fmt.model != arith_model:
+        raise InputError(f"{func}: fmt is an Arithmetic of model {fmt.model!r}, but "
+                         f"arithmetic={_brief(arith_model)}; pass its format name instead")
+    a = arithmetic(fmt.format if isinstance(fmt, Arithmetic) else fmt, arith_model)
+    if not all(hasattr(model, k) for k in ("n_params", "grad", "loss")):
+        raise InputError(f"{func}: model must be a model of numerics (n_params, loss, grad), "
+                         f"got {_brief(model)}")
     if getattr(model, "xp", None) is not None and backend_name(model.xp) != "numpy":
         raise InputError(f"{func}: model must be on the numpy backend (the formats live in "
                          f"ml_dtypes), got {backend_name(model.xp)}")
-    if not hasattr(theta0, "shape"):
-        raise InputError(f"{func}: theta0 must be an array, got {type(theta0).__name__}")
+    if not hasattr(theta0, "shape") or np.asarray(theta0).dtype.kind not in "biuf":
+        raise InputError(f"{func}: theta0 must be an array of real numbers, got "
+                         f"{_brief(theta0)}")
     theta = np.asarray(theta0, dtype=np.float64)
     if theta.shape != (int(model.n_params),):
         raise InputError(f"{func}: theta0 must have shape ({int(model.n_params)},), got "
@@ -244,14 +378,21 @@ def _setup(func: str, model: Any, theta0: Any, method: Any, fmt: Any, arith_mode
     if not np.all(np.isfinite(stored)):
         raise InputError(f"{func}: theta0 must be finite in {a.format.name} (max "
                          f"{a.format.max:g}), got max |θ| = {float(np.max(np.abs(theta))):g}")
+    if "model" in options:
+        raise InputError(f"{func}: options must not contain 'model' (the model is the first "
+                         f"argument), got {sorted(options)}")
     opts = dict(options)
     if method == "sophia":
         opts["model"] = model
-    rule = METHODS[method](func, **opts)
-    return a, rule, stored, _InFormat(model, a)
+    try:
+        rule = METHODS[method](func, **opts)
+    except TypeError as exc:  # an option the optimiser does not have
+        raise InputError(f"{func}: options must be keywords of {method}, got "
+                         f"{sorted(options)} ({str(exc).splitlines()[0]})") from None
+    return a, _FormatRule(rule, a), stored, _InFormat(model, a)
 
 
-def train_in_format(model: Any, theta0: Any, method: str, lr: float, fmt: Any, *,
+def train_in_format(model: Any, theta0: Any, method: str, /, lr: float, fmt: Any, *,
                     arithmetic: str = "mixed", max_steps: int = 100, tol: float = 1e-8,
                     atol: float | None = None, clip: float | None = None, schedule: Any = None,
                     train: Any = None, rng: Any = 0, record_every: int = 1,
@@ -311,10 +452,10 @@ def train_in_format(model: Any, theta0: Any, method: str, lr: float, fmt: Any, *
     return res
 
 
-def first_step_threshold(model: Any, theta0: Any, method: str, fmt: Any, *,
+def first_step_threshold(model: Any, theta0: Any, method: str, /, fmt: Any, *,
                          arithmetic: str = "mixed", train: Any = None, rng: Any = 0,
-                         lo: float = 1e-300, hi: float = 1e300, rtol: float = 1e-9,
-                         **options: Any) -> float:
+                         clip: float | None = None, lo: float = 1e-300, hi: float = 1e300,
+                         rtol: float = 1e-9, **options: Any) -> float:
     """Smallest learning rate whose first update changes a stored parameter.
 
     Geometric bisection on ``lr`` of one update of :func:`train_in_format` (the same probes at
@@ -336,17 +477,22 @@ def first_step_threshold(model: Any, theta0: Any, method: str, fmt: Any, *,
     rtol = require_positive(func, "rtol", rtol)
     if not lo < hi:
         raise InputError(f"{func}: lo must be < hi, got lo={lo!r}, hi={hi!r}")
-    if not (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        raise InputError(f"{func}: rng must be an integer seed (the same probes at every lr), "
-                         f"got {_brief(rng)}")
+    if not (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0):
+        raise InputError(f"{func}: rng must be an integer seed >= 0 (the same probes at every "
+                         f"lr), got {_brief(rng)}")
+    fixed = sorted(k for k in ("max_steps", "tol", "atol", "schedule", "record_every",
+                               "divergence_factor") if k in options)
+    if fixed:
+        raise InputError(f"{func}: {fixed[0]} is not an option here (one update at a constant "
+                         f"rate is run), got {fixed[0]}={_brief(options[fixed[0]])}")
     a, _, stored, _ = _setup(func, model, theta0, method, fmt, arithmetic, options)
 
     def outcome(lr: float) -> str:
         res = train_in_format(model, stored, method, lr, a.format, arithmetic=a.model,
-                              max_steps=1, tol=1e-300, train=train, rng=int(rng),
+                              max_steps=1, tol=1e-300, train=train, rng=int(rng), clip=clip,
                               divergence_factor=1e300, **options)
-        if res.status == "stalled":
-            return "absorbed"
+        if res.status == "stalled" or res.steps == 0 and res.status == "converged":
+            return "absorbed"  # no update changed a stored parameter (or none was made)
         return "not finite" if res.status == "diverged" else "moves"
 
     first = outcome(lo)

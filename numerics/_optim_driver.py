@@ -135,7 +135,11 @@ class _Stop:
 
 
 def _host_pair(xp: Any, L: Any, g: Any) -> tuple[float, float]:
-    """``(L, ‖g‖)`` as host floats with one transfer."""
+    """``(L, ‖g‖)`` as host floats with one transfer (diagnostics: a gradient held in a number
+    format, :class:`numerics.FormatArray`, is measured in float64, where its norm cannot
+    overflow)."""
+    if isinstance(g, np.ndarray) and type(g) is not np.ndarray:
+        g = g.view(np.ndarray)
     gn = xp.linalg.vector_norm(g)
     if not hasattr(L, "shape"):
         return float(L), float(to_host(gn))

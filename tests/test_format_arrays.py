@@ -80,10 +80,40 @@ def test_plain_operands_enter_rounded_and_arithmetics_do_not_mix():
 def test_library_routines_that_write_into_plain_arrays_see_them():
     # array_api_compat's clip fills a fresh plain array with copyto: it must be written, not a
     # rounded copy of it (a planted copy returns uninitialised memory)
+    from specdef.numerics._format_arrays import _Namespace
+
     a = nx.arithmetic("float32", "mixed")
     x = nx.in_format(np.array([0.3, -2.0, 0.5]), a)
-    got = XP.clip(x, -1.0, 1.0)
-    assert np.array_equal(np.asarray(got), a.fl(np.array([0.3, -1.0, 0.5])))
+    assert np.array_equal(np.asarray(XP.clip(x, -1.0, 1.0)), a.fl(np.array([0.3, -1.0, 0.5])))
+    got = _Namespace(XP, a).clip(x, -1.0, 1.0)  # the rules' namespace: back in the format
+    assert isinstance(got, nx.FormatArray) and got.arith == a
+
+
+def test_elements_methods_and_writes_stay_in_the_format():
+    a = nx.arithmetic("bfloat16", "pure")
+    x = nx.in_format(np.array([1.1, 2.2, 3.3]), a)
+    X = x.view(np.ndarray)
+    assert isinstance(x[0], nx.FormatArray) and float(x[0] * 0.1) == a.fl(X[0] * a.fl(0.1))
+    for got, exact in ((x.mean(), np.mean(X.astype(np.float32))),
+                       (x.sum(), np.sum(X.astype(np.float32))),
+                       (x.dot(x), np.dot(X.astype(np.float32), X.astype(np.float32)))):
+        assert isinstance(got, nx.FormatArray) and float(got) == float(a.fl(exact))
+    y = x.copy()
+    y[0] = 0.1
+    assert _representable(y, "bfloat16") and y.view(np.ndarray)[0] == a.fl(0.1)
+    np.add.at(y, [1], 0.01)
+    assert _representable(y, "bfloat16")
+    np.copyto(y, np.array([0.1, 0.2, 0.3]))
+    assert _representable(y, "bfloat16")
+    import pickle
+
+    z = pickle.loads(pickle.dumps(x))
+    assert z.arith == a and isinstance(z + 1, nx.FormatArray)
+    # equal arithmetics are one arithmetic
+    assert isinstance(x + nx.in_format(np.ones(3), nx.arithmetic("bfloat16", "pure")),
+                      nx.FormatArray)
+    with pytest.raises(InputError, match="no arithmetic"):
+        _ = np.ones(3).view(nx.FormatArray) + 1.0
 
 
 # ----------------------------------------------------------------------------- against _lowprec
@@ -197,8 +227,46 @@ def test_a_tiny_learning_rate_stalls_in_pure_bfloat16():
     assert res.status == "stalled" and res.steps == 0
 
 
+def test_a_zero_gradient_moves_nothing_at_any_rate():
+    rng = np.random.default_rng(0)
+    W = nx.round_to_format(rng.standard_normal((4, 8)) / 3, "bfloat16")
+    X = rng.integers(-3, 4, (8, 32)).astype(float)
+    M = nx.SpecDefLayer(W, np.eye(4), X, W @ X)  # at the minimum: the gradient is exactly 0
+    assert nx.first_step_threshold(M, M.theta0, "gradient_descent", "bfloat16") == math.inf
+
+
+def test_a_finite_float16_gradient_whose_norm_overflows_is_not_divergence():
+    rng = np.random.default_rng(1)
+    W = rng.standard_normal((24, 32)) * 5
+    X = rng.standard_normal((32, 64)) * 4  # max |g| ≈ 2.3·10⁴ < 65504 < ‖g‖ ≈ 8·10⁴
+    M = nx.SpecDefLayer(W, np.eye(24), X, np.zeros((24, 64)))
+    g = M.grad(nx.in_format(nx.round_to_format(M.theta0, "float16"), "float16"))
+    g = g.view(np.ndarray)
+    assert np.all(np.isfinite(g)) and np.linalg.norm(g) > 65504
+    res = nx.train_in_format(M, M.theta0, "gradient_descent", 1e-12, "float16",
+                             arithmetic="pure", max_steps=1, tol=1e-300)
+    assert res.status != "diverged", res.message
+
+
 @pytest.mark.parametrize("call, text", [
     (lambda M: nx.train_in_format(M, M.theta0, "lbfgs", 1e-3, "bf16"), "method must be one of"),
+    (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, "bf16", momentum=0.9),
+     "options must be keywords of adam"),
+    (lambda M: nx.train_in_format(M, M.theta0, "sophia", 1e-3, "bf16", model=M),
+     "options must not contain 'model'"),
+    (lambda M: nx.train_in_format(None, M.theta0, "adam", 1e-3, "bf16"), "model must be"),
+    (lambda M: nx.train_in_format(M, np.array(["a"] * M.n_params), "adam", 1e-3, "bf16"),
+     "theta0 must be an array of real numbers"),
+    (lambda M: nx.train_in_format(M, M.theta0 + 0j, "adam", 1e-3, "bf16"),
+     "theta0 must be an array of real numbers"),
+    (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, nx.arithmetic("bf16", "pure")),
+     "fmt is an Arithmetic of model 'pure'"),
+    (lambda M: nx.first_step_threshold(M, M.theta0, "adam", "bf16", max_steps=3),
+     "max_steps is not an option here"),
+    (lambda M: nx.first_step_threshold(M, M.theta0, "adam", "bf16", rng=-1),
+     "first_step_threshold: rng must be"),
+    (lambda M: nx.in_format(None, "bf16"), "in_format: x must be real numbers"),
+    (lambda M: nx.in_format(M.theta0, None), "in_format: arith must be"),
     (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, "float12"), "fmt must be one of"),
     (lambda M: nx.train_in_format(M, M.theta0, "adam", 1e-3, "bf16", arithmetic="half"),
      "model must be one of"),
@@ -215,3 +283,80 @@ def test_bad_input_raises_one_line_input_error(call, text):
     with pytest.raises(InputError, match=text) as exc:
         call(M)
     assert "\n" not in str(exc.value)
+
+
+# ----------------------------------------------------------------------------- every op rounded
+def _first_direction(method, opts, fmt, model, train=None):
+    """The wrapped rule's first direction and state, and the plain gradient, in a format."""
+    from specdef.numerics._format_arrays import _setup
+    from specdef.numerics._optim_common import _blocks, _Context
+
+    M = nx.SpecDefLayer(*_layer(alpha=16.0))
+    a, rule, stored, wrapped = _setup("test", M, M.theta0, method, fmt, model, opts)
+    mask = None
+    if train is not None:
+        mask = np.zeros(M.n_params, dtype=bool)
+        mask[:32] = True
+    ctx = _Context(XP, np.float64, _blocks(M, M.n_params), mask, np.random.default_rng(0),
+                   hvp=wrapped.hvp)
+    g = wrapped.grad(stored)
+    if mask is not None:
+        g = XP.where(mask, g, XP.zeros_like(g))
+    u, state = rule.step(rule.init(stored, ctx), stored, g, 1, ctx)
+    assert isinstance(u, nx.FormatArray)
+    plain = {k: np.asarray(v.view(np.ndarray)) if isinstance(v, np.ndarray) else v
+             for k, v in state.items()}
+    return a, np.asarray(g.view(np.ndarray)), np.asarray(u.view(np.ndarray)), plain
+
+
+def _moment(a, beta, x):
+    """``β·0 + (1 − β)·x`` as the rules write it, every operation rounded."""
+    return a.op(np.add, a.op(np.multiply, a.fl(beta), 0.0), a.op(np.multiply, a.fl(1 - beta), x))
+
+
+@pytest.mark.parametrize("fmt, model", [("bfloat16", "pure"), ("float16", "mixed"),
+                                        ("float8_e4m3fn", "mixed")])
+def test_first_directions_equal_hand_rounded_formulas(fmt, model):
+    """Each rule's first direction, rebuilt here operation by operation with Arithmetic.op:
+    an operation that escaped rounding (a plain float64 intermediate) changes the bits."""
+    # SGD, Nesterov: b = g + μ·0, u = g + μ·b
+    a, G, u, _ = _first_direction("sgd_momentum", {"nesterov": True}, fmt, model)
+    b = a.op(np.add, G, a.op(np.multiply, a.fl(0.9), 0.0))
+    assert np.array_equal(u, a.op(np.add, G, a.op(np.multiply, a.fl(0.9), b)))
+    # Adam: bias-corrected moments, u = m̂/(√v̂ + ε)
+    a, G, u, st = _first_direction("adam", {"eps": 1e-3}, fmt, model)
+    m = a.op(np.add, a.op(np.multiply, a.fl(1 - 0.9), G), a.op(np.multiply, a.fl(0.9), 0.0))
+    v = a.op(np.add, a.op(np.multiply, a.fl(1 - 0.999), a.op(np.multiply, G, G)),
+             a.op(np.multiply, a.fl(0.999), 0.0))
+    mh, vh = a.op(np.divide, m, a.fl(1 - 0.9)), a.op(np.divide, v, a.fl(1 - 0.999))
+    want = a.op(np.divide, mh, a.op(np.add, a.op(np.sqrt, vh), a.fl(1e-3)))
+    assert np.array_equal(st["m"], m) and np.array_equal(st["v"], v)
+    assert np.array_equal(u, want)
+    # Sophia (from the curvature estimate it drew): clip(m / max(γh, ε), ±1)
+    a, G, u, st = _first_direction("sophia", {"gamma": 0.5}, fmt, model, train=("W",))
+    assert np.array_equal(st["m"], _moment(a, 0.965, G))
+    den = a.op(np.maximum, a.op(np.multiply, a.fl(0.5), st["h"]), a.fl(1e-12))
+    assert np.array_equal(u, np.clip(a.op(np.divide, st["m"], den), -1.0, 1.0))
+    # AdaHessian (from its Hutchinson estimate D): (m/(1 − β₁)) / (√v/√(1 − β₂) + ε)
+    a, G, u, st = _first_direction("adahessian", {"eps": 1e-3}, fmt, model, train=("W",))
+    m = _moment(a, 0.9, G)
+    v = _moment(a, 0.999, a.op(np.multiply, st["D"], st["D"]))
+    den = a.op(np.add, a.op(np.divide, a.op(np.sqrt, v), a.fl((1 - 0.999) ** 0.5)),
+               a.fl(1e-3))
+    assert np.array_equal(u, a.op(np.divide, a.op(np.divide, m, a.fl(1 - 0.9)), den))
+
+
+@pytest.mark.parametrize("fmt, model", [("bfloat16", "pure"), ("float16", "mixed")])
+def test_muon_first_direction_equals_hand_rounded_newton_schulz(fmt, model):
+    a, G, u, _ = _first_direction("muon", {"eps": 1e-3}, fmt, model, train=("W",))
+    mu, (ca, cb, cc) = 0.95, nx.NS_COEFFS
+    m = a.op(np.add, a.op(np.multiply, a.fl(1 - mu), G), a.op(np.multiply, a.fl(mu), 0.0))
+    mh = a.op(np.add, a.op(np.multiply, a.fl(1 - mu), G), a.op(np.multiply, a.fl(mu), m))
+    X = mh[:32].reshape(8, 4).T  # the 4×8 block (column-major vec), as Newton–Schulz sees it
+    nrm = a.op(np.sqrt, a.fl(np.sum(a.op(np.multiply, X, X).astype(a.accumulate))))
+    X = a.op(np.divide, X, a.op(np.add, nrm, a.fl(1e-3)))
+    for _ in range(5):
+        A = a.matmul(X, X.T)
+        B = a.op(np.add, a.op(np.multiply, a.fl(cb), A), a.matmul(a.op(np.multiply, a.fl(cc), A), A))
+        X = a.op(np.add, a.op(np.multiply, a.fl(ca), X), a.matmul(B, X))
+    assert np.array_equal(u[:32], X.T.reshape(-1))
