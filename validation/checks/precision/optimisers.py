@@ -30,9 +30,9 @@ OPTIMISERS = {
     "sophia_newton": ("sophia", {"gamma": 1e8}, "sophia_unclipped"),
     "adahessian": ("adahessian", {"eps": 1e-30}, "adahessian"),
 }
-#: A gradient or Hessian entry this many times above the compute format's smallest normal keeps
-#: every product with the rules' constants (β's, γ, 1/n ≥ 2⁻¹⁶) normal: the hypothesis
-#: "nothing underflows" of the scaling theorem, checked per point.
+#: A gradient or Hessian entry this many times above the square root of the compute format's
+#: smallest normal keeps its square and every product with the rules' constants (β's, γ,
+#: 1/n ≥ 2⁻¹⁶) normal: the hypothesis "nothing underflows" of the scaling theorem, per point.
 MARGIN = 2.0**16
 
 
@@ -51,7 +51,7 @@ def _model(ctx: Context, W: np.ndarray, X: np.ndarray, Y: np.ndarray, alpha: flo
     return nx.SpecDefLayer(Wt, C, X, Y)
 
 
-def _inside(nx: Any, model: Any, a: Any, fam: str) -> str | None:
+def _inside(nx: Any, model: Any, a: Any, fam: str, opts: dict) -> str | None:
     """Why the point is outside the theorem's hypothesis, or None (see :data:`MARGIN`)."""
     theta = a.store(model.theta0)
     if not np.all(np.isfinite(theta)):
@@ -68,19 +68,25 @@ def _inside(nx: Any, model: Any, a: Any, fam: str) -> str | None:
         z = np.zeros_like(theta)
         z[:nW] = 1.0
         arrays.append(model.hvp(nx.in_format(theta, a), nx.in_format(z, a))[:nW])
+    floor = MARGIN * math.sqrt(Cf.smallest_normal)  # squares (g², D², ‖M‖²) stay normal too
     for arr in arrays:
         v = np.abs(np.asarray(arr.view(np.ndarray)))
         if not np.all(np.isfinite(v)):
             return "the gradient or Hessian product overflows"
-        if np.any((v > 0) & (v < Cf.smallest_normal * MARGIN)):
-            return "a gradient or Hessian entry is within 2^16 of underflow"
+        if np.any((v > 0) & (v < floor)):
+            return "a gradient or Hessian entry is within 2^16 of underflow (or its square)"
+    eps = float(opts.get("eps", 0.0)) if fam in ("adam", "muon", "adahessian") else 0.0
+    scale = min(float(np.min(np.abs(x.view(np.ndarray))[np.abs(x.view(np.ndarray)) > 0]))
+                for x in arrays)
+    if eps > Cf.unit_roundoff * scale / 2:
+        return "ε is not absorbed (ε > u·min|g|/2)"
     return None
 
 
 def _measure(nx: Any, model: Any, a: Any, method: str, opts: dict, fam: str
              ) -> tuple[float, str | None]:
     """``(η*, why)``: the first-step threshold and why the point is outside the hypothesis."""
-    why = _inside(nx, model, a, fam)
+    why = _inside(nx, model, a, fam, opts)
     if why == "stored W̃ overflows":
         return math.nan, why
     eta = nx.first_step_threshold(model, model.theta0, method, a.format, arithmetic=a.model,
