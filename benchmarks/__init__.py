@@ -23,8 +23,10 @@ NumPy vs CuPy agreement (for ``benchmarks/gpu.sh``): ``python -m benchmarks._agr
 # import order = registration order = the order of `specdef bench` (issue items 1-4)
 from . import _harness, _machine, _report, _worst_case, _eigen, _gd_batch, _alpha_sweep  # noqa
 from . import _optimiser_grid  # noqa: E402  (issue 13: the practical optimisers)
+from . import _format_training  # noqa: E402  (issue 15: optimisers in a number format)
 from ._alpha_sweep import *  # noqa: F401,F403
 from ._eigen import *  # noqa: F401,F403
+from ._format_training import *  # noqa: F401,F403
 from ._gd_batch import *  # noqa: F401,F403
 from ._harness import *  # noqa: F401,F403
 from ._machine import *  # noqa: F401,F403
@@ -41,4 +43,5 @@ __all__ = [
     *_gd_batch.__all__,
     *_alpha_sweep.__all__,
     *_optimiser_grid.__all__,
+    *_format_training.__all__,
 ]

@@ -42,7 +42,7 @@ def _check_rows(rows: list[BenchResult], family: str) -> None:
 
 def test_registry_lists_the_families_in_issue_order():
     assert list(benchmarks.registry()) == ["gd_worst_case", "joint_hessian_eigs", "gd_batch",
-                                           "alpha_sweep", "optimiser_grid"]
+                                           "alpha_sweep", "optimiser_grid", "format_training"]
 
 
 def test_optimiser_grid_tiny():
@@ -52,6 +52,14 @@ def test_optimiser_grid_tiny():
     assert rows[-1].case == "all optimisers: batched vs loop" and rows[-1].target == ">=10x"
     assert all(r.err_toolkit <= 1e-12 for r in rows if "loop" in r.case and "optax" not in
                r.case)
+
+
+def test_format_training_tiny():
+    rows = benchmarks.bench_format_training(CFG, widths=(3, 4, 2), n=8, steps=3)
+    _check_rows(rows, "format_training")
+    assert [r.case for r in rows] == ["float64 pure", "bfloat16 pure", "float16 mixed"]
+    assert rows[0].met is True and rows[0].err_toolkit == 0.0  # the machinery alone: exact
+    assert rows[1].err_toolkit > 0  # bfloat16 changes the run
 
 
 def test_gd_worst_case_tiny():
