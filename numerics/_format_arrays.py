@@ -40,7 +40,7 @@ import numpy as np
 
 from ._backend import _brief, require_positive
 from ._errors import InputError
-from ._lowprec import Arithmetic, arithmetic
+from ._lowprec import Arithmetic, arithmetic, geometric_bisection
 
 __all__ = ["FormatArray", "in_format", "train_in_format", "first_step_threshold"]
 
@@ -506,9 +506,4 @@ def first_step_threshold(model: Any, theta0: Any, method: str, /, fmt: Any, *,
     def moves(lr: float) -> bool:
         return outcome(lr) != "absorbed"
 
-    while hi / lo > 1 + rtol:
-        mid = math.sqrt(lo * hi)
-        if not lo < mid < hi:
-            break
-        lo, hi = (lo, mid) if moves(mid) else (mid, hi)
-    return hi
+    return geometric_bisection(moves, lo, hi, rtol)

@@ -45,7 +45,7 @@ from ._formats import (ROUNDINGS, NumberFormat, _as_float64, _is_host, number_fo
 
 __all__ = ["MODELS", "Arithmetic", "arithmetic", "specdef_forward", "preservation_error",
            "specdef_gradient", "UpdateRule", "gd_rule", "adamw_rule", "update_step",
-           "stall_threshold", "absorption_radius"]
+           "stall_threshold", "absorption_radius", "geometric_bisection"]
 
 MODELS = ("pure", "mixed")
 
@@ -430,12 +430,19 @@ def stall_threshold(W: Any, G: Any, rule: Any, arith: Any, *, lo: float | None =
         return 0.0
     if not changes(hi):
         return math.inf
+    return geometric_bisection(changes, lo, hi, rtol)
+
+
+def geometric_bisection(pred: Callable[[float], bool], lo: float, hi: float,
+                        rtol: float) -> float:
+    """Smallest ``x`` in ``(lo, hi]`` with ``pred(x)``, for a monotone ``pred`` (False at ``lo``,
+    True at ``hi``), to relative width ``rtol``: bisection at geometric midpoints
+    ``√(lo·hi)``, which halves ``log(hi/lo)`` each step (``lo``, ``hi`` > 0).  Returns the upper
+    end of the final bracket; stops early when the midpoint no longer lies strictly inside.
+    """
     while hi / lo > 1 + rtol:
         mid = math.sqrt(lo * hi)
         if not lo < mid < hi:
             break
-        if changes(mid):
-            hi = mid
-        else:
-            lo = mid
+        lo, hi = (lo, mid) if pred(mid) else (mid, hi)
     return hi

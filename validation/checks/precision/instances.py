@@ -85,12 +85,9 @@ def _defended(ctx: Context, W: np.ndarray, alpha: float) -> tuple[np.ndarray, np
 
 def _bisect(pred, lo: float, hi: float, rtol: float = 1e-9) -> float:
     """Smallest x in (lo, hi] with pred(x) True, pred(lo) False and pred(hi) True (geometric)."""
-    while hi / lo > 1 + rtol:
-        mid = math.sqrt(lo * hi)
-        if not lo < mid < hi:
-            break
-        lo, hi = (lo, mid) if pred(mid) else (mid, hi)
-    return hi
+    from specdef.numerics import geometric_bisection
+
+    return geometric_bisection(pred, lo, hi, rtol)
 
 
 def window_measurements(ctx: Context, fmt: str) -> dict:
