@@ -143,30 +143,22 @@ class FormatArray(np.ndarray):
     def dot(self, b: Any, out: Any = None) -> Any:
         return np.dot(self, b, out=out) if out is not None else np.dot(self, b)
 
-    def sum(self, *args: Any, **kwargs: Any) -> Any:
-        return np.sum(self, *args, **kwargs)
-
-    def prod(self, *args: Any, **kwargs: Any) -> Any:
-        return np.prod(self, *args, **kwargs)
-
-    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
-        return np.cumsum(self, *args, **kwargs)
-
-    def mean(self, *args: Any, **kwargs: Any) -> Any:
-        return np.mean(self, *args, **kwargs)
-
-    def var(self, *args: Any, **kwargs: Any) -> Any:
-        return np.var(self, *args, **kwargs)
-
-    def std(self, *args: Any, **kwargs: Any) -> Any:
-        return np.std(self, *args, **kwargs)
-
-    def trace(self, *args: Any, **kwargs: Any) -> Any:
-        return np.trace(self, *args, **kwargs)
-
     def __repr__(self) -> str:
         arr = np.array2string(self.view(np.ndarray), threshold=8)
         return f"FormatArray({arr}, {self.arith!r})"
+
+
+def _through(func: Any) -> Any:
+    """An ndarray reduction method routed through ``func`` (so ``__array_function__`` rounds it)."""
+    def method(self: "FormatArray", *args: Any, **kwargs: Any) -> Any:
+        return func(self, *args, **kwargs)
+    method.__name__ = func.__name__
+    method.__doc__ = f"``numpy.{func.__name__}`` of the array, rounded in its arithmetic."
+    return method
+
+
+for _func in (np.sum, np.prod, np.cumsum, np.mean, np.var, np.std, np.trace):
+    setattr(FormatArray, _func.__name__, _through(_func))
 
 
 def _reround(a: Arithmetic, x: "FormatArray") -> None:
