@@ -131,18 +131,19 @@ def test_model_gradient_equals_the_hand_rounded_specdef_gradient(fmt, model):
 
 @pytest.mark.parametrize("fmt", ("bfloat16", "float16", "float32"))
 @pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("method, lr, rule", [("gradient_descent", 0.37, nx.gd_rule),
-                                              ("adamw", 1e-3, nx.adamw_rule)])
-def test_first_update_equals_the_hand_rounded_update_step(fmt, model, method, lr, rule):
+@pytest.mark.parametrize("method, lr, rule, wd", [("gradient_descent", 0.37, nx.gd_rule, None),
+                                                  ("adamw", 1e-3, nx.adamw_rule, 0.0),
+                                                  ("adamw", 0.1, nx.adamw_rule, 0.7)])
+def test_first_update_equals_the_hand_rounded_update_step(fmt, model, method, lr, rule, wd):
     Wt, C, X, Y = _layer()
     a = nx.arithmetic(fmt, model)
     M = nx.SpecDefLayer(Wt, C, X, Y)
-    opts = {"weight_decay": 0.0} if method == "adamw" else {}
+    opts = {} if wd is None else {"weight_decay": wd}  # decay: fl(fl(λ)·θ), θ in the format
     res = nx.train_in_format(M, M.theta0, method, lr, fmt, arithmetic=model, max_steps=1,
                              tol=1e-300, **opts)
     GW, GC = nx.specdef_gradient(Wt, C, X, Y, a)
-    W1, _ = nx.update_step(Wt, GW, lr, rule(), a)
-    C1, _ = nx.update_step(C, GC, lr, rule(), a)
+    W1, _ = nx.update_step(Wt, GW, lr, rule(**opts), a)
+    C1, _ = nx.update_step(C, GC, lr, rule(**opts), a)
     if fmt == "float16" and model == "pure" and method == "adamw":
         assert res.status == "diverged"  # g² underflows in float16: the step is ±inf
         assert not np.all(np.isfinite(W1))
