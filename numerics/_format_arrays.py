@@ -20,14 +20,18 @@
 
 A library routine that converts its input with ``asarray`` leaves the subclass: it runs in
 float64, and its result enters the arithmetic, rounded, at its next operation with a
-:class:`FormatArray`.  The training loop rounds the gradient and every Hessian product it
-hands to an optimiser, so nothing unrounded reaches an update.
+:class:`FormatArray`.  The training loop therefore hands an optimiser θ, the gradient and every
+Hessian product as FormatArrays, gives it an array namespace whose every result is rounded
+(``array_api_compat``'s ``clip`` builds a plain array), and rounds the direction it returns, so
+nothing unrounded reaches an update; the tests rebuild each optimiser's first direction
+operation by operation and compare bits.
 
 :func:`train_in_format` runs the optimisers of :data:`numerics.METHODS` (gradient descent,
 SGD with momentum, Adam, AdamW, Muon, Sophia, AdaHessian) on any model of :mod:`numerics` in a
 format and an arithmetic model (``"pure"`` or ``"mixed"``, see :class:`numerics.Arithmetic`):
 the optimiser's own code runs on :class:`FormatArray` operands, the step is
-``θ ← fl_F(θ − fl(fl(η)·u))``.  :func:`first_step_threshold` is the smallest learning rate whose
+``θ ← fl_F(θ − fl(fl(η)·u))`` (in the mixed model ``fl`` is float32's rounding, so the stored
+weight is rounded twice, as a float32 update stored in the format is).  :func:`first_step_threshold` is the smallest learning rate whose
 first update changes a stored parameter.  Both run on NumPy (the formats of ``ml_dtypes``).
 """
 
